@@ -1,0 +1,9 @@
+/* subq: MPI-distributed sketching attention and KDE kernel-matrix algorithms.
+ * One header per module under include/subq/. */
+#ifndef SUBQ_H
+#define SUBQ_H
+#include "subq/core.h"
+#include "subq/opts.h"
+#include "subq/io.h"
+#include "subq/dist.h"
+#endif

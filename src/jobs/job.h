@@ -1,0 +1,58 @@
+/* The job interface used by the driver (apps/subq.c) and `subq suite`.  One file per job
+ * in src/jobs/, each defining one `const subq_job_t subq_job_<name>` and listed in
+ * src/jobs/registry.c.
+ *
+ * The driver parses the options (common options + the job's own), creates a private
+ * staging directory for the job's files, calls run() on every rank, agrees on the result
+ * over the communicator, and only on success moves the staged files into --out and writes
+ * summary.json (common fields + what the job added to ctx->summary).  A failed or killed
+ * job therefore leaves nothing half-written in --out. */
+#ifndef SUBQ_JOBS_JOB_H
+#define SUBQ_JOBS_JOB_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "subq.h"
+
+typedef struct subq_job_ctx {
+  MPI_Comm comm;              /* the job's communicator (all ranks run the job) */
+  int rank, size, nthreads;   /* nthreads = OpenMP threads per rank */
+  const subq_opts_t *opts;    /* common + job options; read with subq_opts_* */
+  const char *stage;          /* directory for output files (same on all ranks) */
+  subq_json_t *summary;       /* rank 0: add the job's figures; NULL on other ranks */
+  uint64_t seed;              /* --seed */
+  /* Phase timing, filled with subq_job_phase(): names and max-over-ranks seconds. */
+  int nphases;
+  const char *phase_name[16];
+  double phase_s[16];
+  /* Short human table printed by rank 0 after the run: "key  value" lines. */
+  char table[4096];
+} subq_job_ctx_t;
+
+typedef struct {
+  const char *name;            /* subcommand, e.g. "levscores" */
+  const char *summary;         /* one line for `subq --help` */
+  const subq_opt_spec_t *opts; /* job-specific options, NULL-name terminated */
+  int (*run)(subq_job_ctx_t *ctx); /* collective over ctx->comm; returns 0 or SUBQ_ERR_* */
+} subq_job_t;
+
+/* Registry (src/jobs/registry.c). */
+const subq_job_t *subq_job_find(const char *name);
+int subq_job_count(void);
+const subq_job_t *subq_job_at(int i);
+
+/* Collective: record a phase as the max over ranks of local seconds `t`. */
+int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t);
+/* Append one "key  value" line to the human table (rank 0). */
+void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Path of a file in the staging directory: snprintf into buf. Returns buf. */
+const char *subq_job_path(const subq_job_ctx_t *ctx, const char *file, char *buf, size_t cap);
+
+/* Run one job by name with argv (after the job name): parse options, stage, run, agree,
+ * commit files, write summary.json, print the table.  Collective over comm.  Used by the
+ * driver and by `subq suite`.  extra_json (may be NULL) is merged into summary.json. */
+int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv);
+
+#endif
