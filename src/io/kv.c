@@ -4,7 +4,7 @@
  *
  * An array of shape (heads, tokens, head_dim), C order, holds head h, token t, coordinate
  * c at element (h * tokens + t) * head_dim + c, so a token range of one head is one
- * contiguous run of elements: the reader seeks to it and reads only that run. */
+ * contiguous run of elements; the .npy row reader reads only that run (see view2d_). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -343,7 +343,7 @@ const subq_kv_meta_t *subq_kv_meta(const subq_kv_t *kv) { return kv ? &kv->meta 
 
 /* ---- loading --------------------------------------------------------------------- */
 
-/* Element offset of (head, t0, 0) and the array, after argument checks. */
+/* Row of (head, t0) in the 2-D view and the array, after argument checks. */
 static int locate_(const subq_kv_t *kv, char which, int layer, int head, size_t t0, size_t t1,
                    const kv_array_t **arr, size_t *off, size_t *count) {
   SUBQ_CHECK(kv, SUBQ_ERR_ARG, "KV dump is NULL");
@@ -371,89 +371,40 @@ static int locate_(const subq_kv_t *kv, char which, int layer, int head, size_t 
              "token range [%zu, %zu) out of range for KV dump '%s' (%zu tokens)", t0, t1,
              kv->dir, m->tokens);
   *arr = &kv->arr[li][w3];
-  *off = ((size_t)head * m->tokens + t0) * (size_t)m->head_dim;
-  *count = (t1 - t0) * (size_t)m->head_dim;
+  *off = (size_t)head * m->tokens + t0;
+  *count = t1 - t0;
   return SUBQ_OK;
 }
 
-/* Little-endian element i of raw bytes as double. */
-static double elem_(const unsigned char *b, subq_dtype_t t, size_t i) {
-  switch (t) {
-    case SUBQ_F16: {
-      uint16_t h = (uint16_t)(b[2 * i] | (b[2 * i + 1] << 8));
-      return (double)subq_half_to_float(h);
-    }
-    case SUBQ_F32: {
-      uint32_t u = 0;
-      for (int k = 3; k >= 0; k--) u = (u << 8) | b[4 * i + (size_t)k];
-      float f;
-      memcpy(&f, &u, 4);
-      return (double)f;
-    }
-    default: {
-      uint64_t u = 0;
-      for (int k = 7; k >= 0; k--) u = (u << 8) | b[8 * i + (size_t)k];
-      double d;
-      memcpy(&d, &u, 8);
-      return d;
-    }
-  }
-}
-
-/* Read count elements from element offset off; out64 or out32 receives them. */
-static int read_range_(const subq_kv_t *kv, const kv_array_t *a, size_t off, size_t count,
-                       double *out64, float *out32) {
-  const subq_npy_info_t *I = &a->info;
-  size_t es = subq_dtype_size(I->dtype);
-  FILE *f = fopen(a->path, "rb");
-  if (!f) return SUBQ_FAIL(SUBQ_ERR_IO, "cannot open '%s': %s", a->path, strerror(errno));
-  int err = 0;
-  if (fseeko(f, (off_t)(I->data_offset + off * es), SEEK_SET) != 0)
-    err = SUBQ_FAIL(SUBQ_ERR_IO, "'%s': seek to element %zu failed", a->path, off);
-  unsigned char buf[65536];
-  size_t per = sizeof buf / es, hd = (size_t)kv->meta.head_dim;
-  for (size_t done = 0; !err && done < count;) {
-    size_t n = count - done < per ? count - done : per;
-    size_t got = fread(buf, es, n, f);
-    if (got != n) {
-      err = SUBQ_FAIL(SUBQ_ERR_FORMAT, "'%s': truncated: %zu elements missing after element %zu",
-                      a->path, n - got, off + done + got);
-      break;
-    }
-    for (size_t i = 0; i < n; i++) {
-      double x = elem_(buf, I->dtype, i);
-      if (!isfinite(x)) {
-        size_t g = off + done + i, tok = g / hd;
-        err = SUBQ_FAIL(SUBQ_ERR_NUMERIC,
-                        "'%s': non-finite value %g at element %zu (head %zu, token %zu, dim %zu)",
-                        a->path, x, g, tok / kv->meta.tokens, tok % kv->meta.tokens, g % hd);
-        break;
-      }
-      if (out64) out64[done + i] = x;
-      else out32[done + i] = (float)x;
-    }
-    done += n;
-  }
-  fclose(f);
-  return err;
+/* The array as a 2-D view (heads * tokens, head_dim): row head * tokens + t is one
+ * token's vector, so rows [head * tokens + t0, head * tokens + t1) are the requested
+ * range, read (and checked for NaN/Inf) by the .npy row reader. */
+static subq_npy_info_t view2d_(const kv_array_t *a) {
+  subq_npy_info_t v = a->info;
+  v.ndim = 2;
+  v.shape[0] = a->info.shape[0] * a->info.shape[1];
+  v.shape[1] = a->info.shape[2];
+  return v;
 }
 
 int subq_kv_load(const subq_kv_t *kv, char which, int layer, int head, size_t t0, size_t t1,
                  double *out) {
   const kv_array_t *a;
-  size_t off, count;
-  SUBQ_CALL(locate_(kv, which, layer, head, t0, t1, &a, &off, &count));
-  SUBQ_CHECK(out || count == 0, SUBQ_ERR_ARG, "subq_kv_load: out is NULL");
-  SUBQ_CALL(read_range_(kv, a, off, count, out, NULL));
+  size_t off, n;
+  SUBQ_CALL(locate_(kv, which, layer, head, t0, t1, &a, &off, &n));
+  SUBQ_CHECK(out || n == 0, SUBQ_ERR_ARG, "subq_kv_load: out is NULL");
+  subq_npy_info_t v = view2d_(a);
+  SUBQ_CALL(subq_npy_read_rows(a->path, &v, off, off + n, out));
   return SUBQ_OK;
 }
 
 int subq_kv_load_f32(const subq_kv_t *kv, char which, int layer, int head, size_t t0,
                      size_t t1, float *out) {
   const kv_array_t *a;
-  size_t off, count;
-  SUBQ_CALL(locate_(kv, which, layer, head, t0, t1, &a, &off, &count));
-  SUBQ_CHECK(out || count == 0, SUBQ_ERR_ARG, "subq_kv_load_f32: out is NULL");
-  SUBQ_CALL(read_range_(kv, a, off, count, NULL, out));
+  size_t off, n;
+  SUBQ_CALL(locate_(kv, which, layer, head, t0, t1, &a, &off, &n));
+  SUBQ_CHECK(out || n == 0, SUBQ_ERR_ARG, "subq_kv_load_f32: out is NULL");
+  subq_npy_info_t v = view2d_(a);
+  SUBQ_CALL(subq_npy_read_rows_f32(a->path, &v, off, off + n, out));
   return SUBQ_OK;
 }
