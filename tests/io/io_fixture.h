@@ -22,7 +22,7 @@ static const char *fx_tmpdir(void) {
   return fx_dir_;
 }
 
-static void fx_rm_rf(const char *dir) {
+static inline void fx_rm_rf(const char *dir) {
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
@@ -37,7 +37,7 @@ static const char *fx_path(const char *name) {
   return b;
 }
 
-static void fx_write(const char *path, const void *a, size_t na, const void *b, size_t nb) {
+static inline void fx_write(const char *path, const void *a, size_t na, const void *b, size_t nb) {
   FILE *f = fopen(path, "wb");
   if (!f || fwrite(a, 1, na, f) != na || (nb && fwrite(b, 1, nb, f) != nb)) {
     perror(path);
@@ -48,7 +48,7 @@ static void fx_write(const char *path, const void *a, size_t na, const void *b, 
 
 /* A .npy file: magic, version major.0, header length (2 bytes for v1, 4 for v2/v3),
  * the dict text padded with spaces + '\n' to a multiple of 64, then nbytes of data. */
-static void fx_npy(const char *path, int major, const char *dict, const void *data,
+static inline void fx_npy(const char *path, int major, const char *dict, const void *data,
                    size_t nbytes) {
   unsigned char h[1024];
   size_t pre = major == 1 ? 10 : 12, dl = strlen(dict);
@@ -63,7 +63,7 @@ static void fx_npy(const char *path, int major, const char *dict, const void *da
   fx_write(path, h, total, data, nbytes);
 }
 
-static size_t fx_read(const char *path, void *buf, size_t cap) {
+static inline size_t fx_read(const char *path, void *buf, size_t cap) {
   FILE *f = fopen(path, "rb");
   if (!f) return 0;
   size_t n = fread(buf, 1, cap, f);
@@ -72,7 +72,7 @@ static size_t fx_read(const char *path, void *buf, size_t cap) {
 }
 
 /* Number of entries in dir whose name contains ".tmp." (leftover temporaries). */
-static int fx_count_tmp(const char *dir) {
+static inline int fx_count_tmp(const char *dir) {
   DIR *d = opendir(dir);
   int n = 0;
   struct dirent *e;
