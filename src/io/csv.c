@@ -83,14 +83,16 @@ static int parse_line(csv_t *c, size_t expect, size_t expect_line, size_t nout, 
                "'%.40s'", c->path, c->lineno, col, s);
     if (expect) {
       SUBQ_CHECK(col <= expect, SUBQ_ERR_FORMAT, "'%s' line %zu has more than %zu fields "
-                 "(line %zu has %zu)", c->path, c->lineno, expect, expect_line, expect);
+                 "(as the first row%s%.0zu)", c->path, c->lineno, expect,
+                 expect_line ? ", line " : "", expect_line);
       if (out && col <= nout) out[col - 1] = v;
     }
     if (!e) break;
     s = e + 1;
   }
   SUBQ_CHECK(expect == 0 || col == expect, SUBQ_ERR_FORMAT, "'%s' line %zu has %zu fields, "
-             "expected %zu (as line %zu)", c->path, c->lineno, col, expect, expect_line);
+             "expected %zu (as the first row%s%.0zu)", c->path, c->lineno, col, expect,
+             expect_line ? ", line " : "", expect_line);
   *nf = col;
   return 0;
 }

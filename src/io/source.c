@@ -88,7 +88,12 @@ static int open_digits(subq_source_t *s, const char *spec, const char *rest) {
   SUBQ_CALL(parse_limit(spec, rest, &limit));
   const char *env = getenv("SUBQ_DIGITS_PATH");
   const char *found = NULL;
-  if (env && env[0]) found = env;
+  if (env && env[0]) {
+    SUBQ_CHECK(access(env, R_OK) == 0, SUBQ_ERR_IO, "data spec '%s': SUBQ_DIGITS_PATH='%s' "
+               "is not readable (%s); unset it to use python3-sklearn's digits.csv.gz", spec,
+               env, strerror(errno));
+    found = env;
+  }
   for (size_t i = 0; !found && i < sizeof digits_paths / sizeof *digits_paths; i++)
     if (access(digits_paths[i], R_OK) == 0) found = digits_paths[i];
   SUBQ_CHECK(found, SUBQ_ERR_IO, "data spec '%s': scikit-learn's digits.csv.gz not found "

@@ -150,7 +150,7 @@ static void test_idx_fixtures(void) {
 
 static void test_csv(void) {
   subq_csv_info_t ci;
-  double out[64];
+  double out[65];
   const char *p = fx_path("a.csv"), *pg = fx_path("a.csv.gz");
   const char *text = "1,2,3\r\n\n 4.5 ,-6e-1,\t7\n8,9,10";
   fx_write(p, text, strlen(text), NULL, 0);

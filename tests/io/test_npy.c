@@ -226,12 +226,53 @@ static void test_write(void) {
   CHECK_ERR(subq_npy_write(fx_path("x.npy"), SUBQ_F64, 9, shape, a), SUBQ_ERR_ARG, "ndim");
 }
 
+/* A real file written by NumPy: the committed KV dump k_L10.npy (float16, shape
+ * (3, 2048, 64), header padded by NumPy with spare spaces).  Reference values computed
+ * outside the project with Python's struct module ('<e' half floats, no NumPy): first
+ * values 0.379638671875, 1.671875, 0.61083984375, 1.5419921875; element (2, 2047, 63) =
+ * 0.7333984375; sum of head 1, tokens 100..199 = 693.0320620536804; sum of all =
+ * 7743.589578568935. */
+static void test_numpy_file(void) {
+  const char *src = getenv("SUBQ_SOURCE_DIR");
+  char p[1024];
+  snprintf(p, sizeof p, "%s/data/kv/smollm2-135m-gpl3/k_L10.npy", src ? src : ".");
+  if (access(p, R_OK) != 0) {
+    printf("SKIP %s: not found\n", p);
+    return;
+  }
+  subq_npy_info_t info;
+  CHECK_OK(subq_npy_info(p, &info));
+  CHECK(info.dtype == SUBQ_F16 && info.ndim == 3 && info.shape[0] == 3 &&
+        info.shape[1] == 2048 && info.shape[2] == 64 && info.data_offset == 128);
+  double *a = malloc(3 * 2048 * 64 * sizeof *a);
+  CHECK_OK(subq_npy_read_rows(p, &info, 0, 3, a));
+  CHECK(a[0] == 0.379638671875 && a[1] == 1.671875 && a[2] == 0.61083984375 &&
+        a[3] == 1.5419921875);
+  CHECK(a[(2 * 2048 + 2047) * 64 + 63] == 0.7333984375);
+  double all = 0, h1 = 0;
+  for (size_t i = 0; i < 3 * 2048 * 64; i++) all += a[i];
+  CHECK_CLOSE(all, 7743.589578568935, 1e-12);
+  /* Token range [100, 200) of head 1 through a (heads*tokens, head_dim) view. */
+  subq_npy_info_t v = info;
+  v.ndim = 2;
+  v.shape[0] = 3 * 2048;
+  v.shape[1] = 64;
+  float *f = malloc(100 * 64 * sizeof *f);
+  CHECK_OK(subq_npy_read_rows_f32(p, &v, 2048 + 100, 2048 + 200, f));
+  for (size_t i = 0; i < 100 * 64; i++) h1 += f[i];
+  CHECK_CLOSE(h1, 693.0320620536804, 1e-12);
+  CHECK(f[0] == (float)a[(2048 + 100) * 64]);
+  free(a);
+  free(f);
+}
+
 int main(int argc, char **argv) {
   subq_init(&argc, &argv);
   fx_tmpdir();
   test_read_dtypes();
   test_errors();
   test_write();
+  test_numpy_file();
   fx_rm_rf(fx_dir_);
   CHECK_FINISH();
 }
