@@ -27,8 +27,8 @@ int main(int argc, char **argv) {
   char kv[4096], out[256];
   snprintf(kv, sizeof kv, "--kv=%s/data/kv/smollm2-135m-gpl3", src ? src : "..");
   snprintf(out, sizeof out, "--out=levatt_job_np%d", size);
-  char *args[] = {kv, out, "--scope=one", "--layer=20", "--head=0", "--p=2,softmax",
-                  "--eps=0.01", "--topk=32", "--chunk=300", "--synthetic=1000,4000"};
+  char *args[] = {kv, out, "--scope=one", "--layer=0", "--head=0", "--p=2",
+                  "--eps=0.01", "--topk=none", "--chunk=300", "--synthetic=1000,3000"};
   char *summary = NULL;
   CHECK_OK(subq_job_execute(MPI_COMM_WORLD, &subq_job_levattention, 10, args, &summary));
   int rank;
