@@ -6,4 +6,6 @@
 #include "subq/opts.h"
 #include "subq/io.h"
 #include "subq/dist.h"
+#include "subq/device.h"
+#include "subq/bench.h"
 #endif

@@ -35,6 +35,7 @@ typedef struct {
   const char *summary;         /* one line for `subq --help` */
   const subq_opt_spec_t *opts; /* job-specific options, NULL-name terminated */
   int (*run)(subq_job_ctx_t *ctx); /* collective over ctx->comm; returns 0 or SUBQ_ERR_* */
+  int no_output;               /* 1: the job writes no files (info, suite) */
 } subq_job_t;
 
 /* Registry (src/jobs/registry.c). */
@@ -52,7 +53,12 @@ const char *subq_job_path(const subq_job_ctx_t *ctx, const char *file, char *buf
 
 /* Run one job by name with argv (after the job name): parse options, stage, run, agree,
  * commit files, write summary.json, print the table.  Collective over comm.  Used by the
- * driver and by `subq suite`.  extra_json (may be NULL) is merged into summary.json. */
-int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv);
+ * driver and by `subq suite`.  If summary_out is not NULL, rank 0 gets a copy of the
+ * summary.json text (caller frees).  Returns the agreed error code. */
+int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
+                     char **summary_out);
+
+/* Common options every job accepts (config, out, seed, progress, device). */
+extern const subq_opt_spec_t subq_job_common_opts[];
 
 #endif

@@ -1,0 +1,18 @@
+/* subq bench: reference rates measured in the same process, so benchmarks report ratios
+ * (this machine is shared and noisy: absolute times alone mean little). */
+#ifndef SUBQ_BENCH_H
+#define SUBQ_BENCH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dgemm rate in GFLOP/s (2 n^3 flops per product, n = 1024, best of repeats over at least
+ * 0.3 s) with `threads` BLAS threads on this rank.  Not collective.  Restores the BLAS
+ * thread count afterwards.  Errors: SUBQ_ERR_MEM. */
+int subq_bench_dgemm_rate(int threads, double *gflops);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

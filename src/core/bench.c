@@ -1,0 +1,33 @@
+/* Reference dgemm rate, measured in-process for benchmark ratios. */
+#include <cblas.h>
+
+#include "subq/bench.h"
+#include "subq/core.h"
+
+int subq_bench_dgemm_rate(int threads, double *gflops) {
+  const int n = 1024;
+  double *a = NULL, *b = NULL, *c = NULL;
+  int err = subq_malloc((size_t)n * n, sizeof(double), &a);
+  if (!err) err = subq_malloc((size_t)n * n, sizeof(double), &b);
+  if (!err) err = subq_calloc((size_t)n * n, sizeof(double), &c);
+  if (err) goto done;
+  subq_rng_fill_gauss(1, 0xBE9C, 0, (size_t)n * n, a);
+  subq_rng_fill_gauss(1, 0xBE9D, 0, (size_t)n * n, b);
+  int saved = openblas_get_num_threads();
+  openblas_set_num_threads(threads);
+  double best = 1e300, spent = 0;
+  for (int rep = 0; rep < 50 && (rep < 3 || spent < 0.3); rep++) {
+    double t = subq_wtime();
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0, c, n);
+    t = subq_wtime() - t;
+    spent += t;
+    if (t < best) best = t;
+  }
+  openblas_set_num_threads(saved);
+  *gflops = 2.0 * n * (double)n * n / best * 1e-9;
+done:
+  subq_free(&a);
+  subq_free(&b);
+  subq_free(&c);
+  return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : SUBQ_OK;
+}

@@ -1,0 +1,212 @@
+/* Running a job: options, staging directory, collective error agreement, atomic commit of
+ * the output files and summary.json, the human table on rank 0. */
+#include <dirent.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jobs/job.h"
+
+const subq_opt_spec_t subq_job_common_opts[] = {
+    {"config", SUBQ_OPT_STRING, NULL, "", "INI file with a [job] section of options", NULL, 0, 0},
+    {"out", SUBQ_OPT_STRING, NULL, "", "output directory (default out/<job>)", NULL, 0, 0},
+    {"seed", SUBQ_OPT_INT, "42", "", "seed of the counter-based RNG", NULL, 0, 9.2e18},
+    {"progress", SUBQ_OPT_FLAG, "0", "", "show progress with ETA even when stderr is not a terminal", NULL, 0, 0},
+    {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run (auto falls back to cpu)", "cpu|cuda|auto", 0, 0},
+    {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+
+int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
+  double m;
+  SUBQ_CALL(subq_time_max(ctx->comm, t, &m));
+  if (ctx->nphases < 16) {
+    ctx->phase_name[ctx->nphases] = name;
+    ctx->phase_s[ctx->nphases++] = m;
+  }
+  return SUBQ_OK;
+}
+
+void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...) {
+  size_t L = strlen(ctx->table);
+  if (L + 1 >= sizeof ctx->table) return;
+  int w = snprintf(ctx->table + L, sizeof ctx->table - L, "  %-24s ", key);
+  if (w < 0) return;
+  L += (size_t)w;
+  if (L + 1 >= sizeof ctx->table) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx->table + L, sizeof ctx->table - L, fmt, ap);
+  va_end(ap);
+  L = strlen(ctx->table);
+  if (L + 1 < sizeof ctx->table) strcat(ctx->table, "\n");
+}
+
+const char *subq_job_path(const subq_job_ctx_t *ctx, const char *file, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s/%s", ctx->stage, file);
+  return buf;
+}
+
+/* Common + job specs in one NULL-terminated array (caller frees). */
+static int merge_specs_(const subq_job_t *job, subq_opt_spec_t **out) {
+  int a = 0, b = 0;
+  while (subq_job_common_opts[a].name) a++;
+  while (job->opts && job->opts[b].name) b++;
+  subq_opt_spec_t *s;
+  SUBQ_CALL(SUBQ_ZALLOC(s, a + b + 1));
+  memcpy(s, subq_job_common_opts, (size_t)a * sizeof *s);
+  if (b) memcpy(s + a, job->opts, (size_t)b * sizeof *s);
+  *out = s;
+  return SUBQ_OK;
+}
+
+/* Remove the staging directory and everything in it (flat). */
+static void remove_stage_(const char *stage) {
+  DIR *d = opendir(stage);
+  if (!d) return;
+  struct dirent *e;
+  char p[4096];
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(p, sizeof p, "%s/%s", stage, e->d_name);
+    unlink(p);
+  }
+  closedir(d);
+  rmdir(stage);
+}
+
+/* Move every file of stage into out (rename: atomic per file), then remove stage. */
+static int commit_stage_(const char *stage, const char *out) {
+  DIR *d = opendir(stage);
+  SUBQ_CHECK(d, SUBQ_ERR_IO, "cannot read staging directory '%s'", stage);
+  struct dirent *e;
+  char a[4096], b[4096];
+  int err = SUBQ_OK;
+  while ((e = readdir(d)) && !err) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(a, sizeof a, "%s/%s", stage, e->d_name);
+    snprintf(b, sizeof b, "%s/%s", out, e->d_name);
+    if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
+  }
+  closedir(d);
+  rmdir(stage);
+  return err;
+}
+
+static int summary_header_(subq_job_ctx_t *ctx, const subq_job_t *job) {
+  subq_json_t *j = ctx->summary;
+  SUBQ_CALL(subq_json_str(j, "job", job->name));
+  SUBQ_CALL(subq_json_str(j, "subq_version", subq_version()));
+  SUBQ_CALL(subq_json_int(j, "ranks", ctx->size));
+  SUBQ_CALL(subq_json_int(j, "threads", ctx->nthreads));
+  SUBQ_CALL(subq_json_int(j, "seed", (long long)ctx->seed));
+  SUBQ_CALL(subq_json_begin(j, "options"));
+  for (int i = 0; i < subq_opts_count(ctx->opts); i++) {
+    const char *n, *v;
+    subq_opts_item(ctx->opts, i, &n, &v);
+    if (v) SUBQ_CALL(subq_json_str(j, n, v));
+  }
+  SUBQ_CALL(subq_json_end(j));
+  return SUBQ_OK;
+}
+
+static int summary_footer_(subq_job_ctx_t *ctx, double wall, double rss) {
+  subq_json_t *j = ctx->summary;
+  SUBQ_CALL(subq_json_begin(j, "phases_s"));
+  for (int i = 0; i < ctx->nphases; i++) SUBQ_CALL(subq_json_num(j, ctx->phase_name[i], ctx->phase_s[i]));
+  SUBQ_CALL(subq_json_end(j));
+  SUBQ_CALL(subq_json_num(j, "wall_s", wall));
+  SUBQ_CALL(subq_json_num(j, "peak_rss_bytes_max", rss));
+  return SUBQ_OK;
+}
+
+/* Phase 1 (collective): options, output and staging directories. */
+static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
+                    subq_job_ctx_t *ctx, subq_opt_spec_t **specs, char *out, char *stage,
+                    size_t cap) {
+  int err = merge_specs_(job, specs);
+  subq_opts_t *o = NULL;
+  if (!err) err = subq_opts_parse(*specs, job->name, argc, argv, &o);
+  ctx->opts = o;
+  SUBQ_CALL(subq_error_agree(comm, err));
+  if (subq_opts_help_requested(o)) return SUBQ_OK;
+  long seed = 42;
+  int prog = 0;
+  SUBQ_CALL(subq_opts_int(o, "seed", &seed));
+  SUBQ_CALL(subq_opts_flag(o, "progress", &prog));
+  ctx->seed = (uint64_t)seed;
+  if (prog) subq_progress_enable(1);
+  if (job->no_output) return SUBQ_OK;
+  const char *od = NULL;
+  if (subq_opts_has(o, "out")) SUBQ_CALL(subq_opts_string(o, "out", &od));
+  snprintf(out, cap, "%s", od ? od : "out");
+  if (!od) snprintf(out + strlen(out), cap - strlen(out), "/%s", job->name);
+  /* The staging name is chosen on rank 0 and shared, so all ranks write to one place. */
+  long tag = (long)getpid();
+  SUBQ_MPI(MPI_Bcast(&tag, 1, MPI_LONG, 0, comm));
+  if ((size_t)snprintf(stage, cap, "%s/.stage-%s-%ld", out, job->name, tag) >= cap)
+    return SUBQ_FAIL(SUBQ_ERR_ARG, "option --out: path too long (%zu bytes)", strlen(out));
+  err = SUBQ_OK;
+  if (ctx->rank == 0) {
+    err = subq_mkdir_p(out);
+    if (!err && mkdir(stage, 0755) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot create '%s'", stage);
+  }
+  SUBQ_CALL(subq_error_agree(comm, err));
+  ctx->stage = stage;
+  return SUBQ_OK;
+}
+
+int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
+                     char **summary_out) {
+  /* On the heap: `suite` runs jobs from inside a job. */
+  subq_job_ctx_t *ctx = calloc(1, sizeof *ctx);
+  SUBQ_CHECK(ctx, SUBQ_ERR_MEM, "out of memory");
+  char out[2048] = "", stage[2048] = "";
+  subq_opt_spec_t *specs = NULL;
+  ctx->comm = comm;
+  MPI_Comm_rank(comm, &ctx->rank);
+  MPI_Comm_size(comm, &ctx->size);
+  ctx->nthreads = omp_get_max_threads();
+  if (summary_out) *summary_out = NULL;
+  int err = prepare_(comm, job, argc, argv, ctx, &specs, out, stage, sizeof out);
+  if (!err && subq_opts_help_requested(ctx->opts)) {
+    if (ctx->rank == 0) subq_opts_print_help(stdout, job->name, job->summary, specs);
+    goto done;
+  }
+  if (err) goto done;
+  if (ctx->rank == 0) err = subq_json_create(&ctx->summary);
+  if (!err && ctx->rank == 0) err = summary_header_(ctx, job);
+  err = subq_error_agree(comm, err);
+  if (err) goto done;
+  double t0 = subq_wtime();
+  err = job->run(ctx);
+  err = subq_error_agree(comm, err);
+  double wall = subq_wtime() - t0, rss = (double)subq_peak_rss_bytes(), rssmax = rss;
+  if (!err) err = subq_time_max(comm, wall, &wall);
+  if (!err && MPI_Allreduce(&rss, &rssmax, 1, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
+    err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of peak memory failed");
+  if (!err && ctx->rank == 0) {
+    err = summary_footer_(ctx, wall, rssmax);
+    if (!err && !job->no_output) {
+      char p[4096];
+      err = subq_json_write(ctx->summary, subq_job_path(ctx, "summary.json", p, sizeof p));
+      if (!err) err = commit_stage_(stage, out);
+    }
+    if (!err && summary_out) *summary_out = strdup(subq_json_text(ctx->summary));
+  }
+  err = subq_error_agree(comm, err);
+  if (!err && ctx->rank == 0) {
+    printf("%s", ctx->table);
+    if (!job->no_output) printf("  %-24s %s/summary.json\n", "results", out);
+    fflush(stdout);
+  }
+done:
+  if (err && ctx->rank == 0 && stage[0]) remove_stage_(stage);
+  subq_json_destroy(&ctx->summary);
+  subq_opts_destroy((subq_opts_t **)&ctx->opts);
+  free(specs);
+  free(ctx);
+  return err;
+}

@@ -1,0 +1,24 @@
+/* The table of jobs known to the driver.  Each job issue adds one line. */
+#include <string.h>
+
+#include "jobs/job.h"
+
+extern const subq_job_t subq_job_levscores;
+extern const subq_job_t subq_job_info;
+extern const subq_job_t subq_job_suite;
+
+static const subq_job_t *const jobs_[] = {
+    &subq_job_info,
+    &subq_job_suite,
+    &subq_job_levscores,
+};
+
+int subq_job_count(void) { return (int)(sizeof jobs_ / sizeof jobs_[0]); }
+
+const subq_job_t *subq_job_at(int i) { return i >= 0 && i < subq_job_count() ? jobs_[i] : NULL; }
+
+const subq_job_t *subq_job_find(const char *name) {
+  for (int i = 0; i < subq_job_count(); i++)
+    if (strcmp(jobs_[i]->name, name) == 0) return jobs_[i];
+  return NULL;
+}
