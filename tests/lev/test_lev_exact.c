@@ -69,9 +69,9 @@ int main(int argc, char **argv) {
     size_t r = reference(A, 0, ref);
     CHECK(r < A->d);
     CHECK(compare(A, SUBQ_LEV_QR, 0, ref, r, "fmnist:train:2000") <= 1e-9);
-    /* Ridge on the same data vs the closed form (qr and gram). */
+    /* Ridge on the same data vs the closed form (gram here; qr on the ill-conditioned
+     * matrix below). */
     reference(A, 0.5, ref);
-    CHECK(compare(A, SUBQ_LEV_QR, 0.5, ref, 0, "fmnist:train:2000 ridge 0.5") <= 1e-9);
     CHECK(compare(A, SUBQ_LEV_GRAM, 0.5, ref, 0, "fmnist:train:2000 ridge 0.5") <= 1e-9);
     free(ref);
     subq_dmat_destroy(&A);
