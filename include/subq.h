@@ -8,4 +8,5 @@
 #include "subq/dist.h"
 #include "subq/device.h"
 #include "subq/bench.h"
+#include "subq/kv.h"
 #endif
