@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "levatt_ref.h"
+#include "subq/lev.h"
 #include "subq/levatt.h"
 
 static int rank_, size_;
@@ -49,6 +50,25 @@ static void run_case(const char *name, size_t n, size_t d, const double *K, size
   CHECK(err < tol);
   CHECK(err2 < tol);
   CHECK(info.rank == rref);
+  /* p = 2: the in-memory, non-streaming leverage scores of subq/lev.h (TSQR + SVD of the
+   * row-distributed K) give the same scores */
+  if (o->p == 2) {
+    subq_dmat_t *A = NULL;
+    CHECK_OK(subq_dmat_create(MPI_COMM_WORLD, n, d, SUBQ_F64, &A));
+    if (A && A->nloc == nl && A->r0 == r0) {
+      memcpy(A->data, K + r0 * d, nl * d * sizeof(double));
+      subq_lev_opts_t lo;
+      subq_lev_opts_default(&lo);
+      double *tq = malloc((nl ? nl : 1) * sizeof *tq), eq = 0;
+      CHECK_OK(subq_leverage_scores(A, &lo, tq, NULL));
+      for (size_t j = 0; j < nl; j++) eq = fmax(eq, fabs(tau[j] - tq[j]));
+      CHECK(eq < tol);
+      free(tq);
+    } else {
+      CHECK(0);
+    }
+    subq_dmat_destroy(&A);
+  }
   CHECK_CLOSE(info.sum_scores, (double)rref, tol * (double)n);
   CHECK(info.n == n);
   /* the reference U: threshold or top-k of the SVD scores; near-ties are reported */
