@@ -30,6 +30,7 @@ static const subq_opt_spec_t opts_[] = {
     {"save", SUBQ_OPT_FLAG, "0", "", "write out_sketch.npy, out_exact_poly.npy, out_softmax.npy (n x dv)", NULL, 0, 0},
     {"bench", SUBQ_OPT_FLAG, "0", "", "benchmark: time polysketch vs exact softmax for each --bench-n (synthetic)", NULL, 0, 0},
     {"bench-n", SUBQ_OPT_LIST, "1024,2048,4096,8192,16384,32768", "tokens", "n values of --bench", NULL, 1, 1e8},
+    {"bench-exact-max-n", SUBQ_OPT_INT, "32768", "tokens", "--bench times the exact attentions only up to this n", NULL, 1, 1e9},
     {"bench-poly", SUBQ_OPT_FLAG, "0", "", "--bench also times exact polynomial attention", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
@@ -248,10 +249,55 @@ static double sgemm_rate_(void) {
   return 2.0 * n * (double)n * n / best * 1e-9;
 }
 
+/* The normalised kernel error of the paper's Theorem 2.5 form, on rank 0 (not collective):
+ * eps_ij = |<phi(q^_i), phi(k^_j)>^2 - <q^_i, k^_j>^p| / (|q^_i|^p |k^_j|^p) over all causal
+ * pairs j <= i among the first min(256, n_local) tokens, q^, k^ layer-normalised (as the
+ * attention does) and phi built with the attention's seed and stream.  Mean and max. */
+static int kernel_err_(const cfg_t *c, size_t nl, const double *Q, const double *K,
+                       double *mean, double *max) {
+  const size_t m = nl < 256 ? nl : 256;
+  const int d = c->d, r = c->r;
+  double *qn = NULL, *kn = NULL, *fq = NULL, *fk = NULL;
+  subq_polysketch_t *ps = NULL;
+  int err = subq_malloc(m * (size_t)d + 1, sizeof(double), &qn);
+  if (!err) err = subq_malloc(m * (size_t)d + 1, sizeof(double), &kn);
+  if (!err) err = subq_malloc(m * (size_t)r + 1, sizeof(double), &fq);
+  if (!err) err = subq_malloc(m * (size_t)r + 1, sizeof(double), &fk);
+  if (!err) err = subq_polysketch_create(c->sketch, d, r, c->p / 2, c->seed, 0, &ps);
+  if (!err) err = subq_layer_norm(m, d, Q, qn);
+  if (!err) err = subq_layer_norm(m, d, K, kn);
+  if (!err && m) err = subq_polysketch_features(ps, m, qn, (size_t)d, fq, (size_t)r);
+  if (!err && m) err = subq_polysketch_features(ps, m, kn, (size_t)d, fk, (size_t)r);
+  double sum = 0, mx = 0, cnt = 0;
+  for (size_t i = 0; i < m && !err; i++)
+    for (size_t j = 0; j <= i; j++) {
+      const double nq = cblas_ddot(d, qn + i * d, 1, qn + i * d, 1);
+      const double nk = cblas_ddot(d, kn + j * d, 1, kn + j * d, 1);
+      const double ex = pow(cblas_ddot(d, qn + i * d, 1, kn + j * d, 1), c->p);
+      const double sk = pow(cblas_ddot(r, fq + i * r, 1, fk + j * r, 1), 2);
+      const double den = pow(nq * nk, c->p / 2.0);
+      if (!(den > 0)) continue;
+      const double e = fabs(sk - ex) / den;
+      sum += e;
+      mx = e > mx ? e : mx;
+      cnt++;
+    }
+  *mean = cnt > 0 ? sum / cnt : 0;
+  *max = mx;
+  subq_polysketch_destroy(&ps);
+  subq_free(&qn);
+  subq_free(&kn);
+  subq_free(&fq);
+  subq_free(&fk);
+  return err;
+}
+
 static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
   long ns[32];
   int nn = 0, poly = 0;
+  long exact_max = 0;
   SUBQ_CALL(subq_opts_list(ctx->opts, "bench-n", ns, 32, &nn));
+  SUBQ_CALL(subq_opts_int(ctx->opts, "bench-exact-max-n", &exact_max));
   SUBQ_CALL(subq_opts_flag(ctx->opts, "bench-poly", &poly));
   long d;
   SUBQ_CALL(subq_opts_int(ctx->opts, "d", &d));
@@ -266,7 +312,7 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     printf("  sgemm rate (n=1024, this rank): %.1f GFLOP/s\n"
            "  %8s %12s %12s %12s %9s %10s %10s\n", peak, "n", "polysketch", "softmax",
            "poly", "speedup", "sk gemm%", "soft%");
-  double sp[32];
+  double sp[32], tsk[32], tso[32];
   for (int k = 0; k < nn; k++) {
     input_t in = {0};
     in.n = (size_t)ns[k];
@@ -275,11 +321,12 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     SUBQ_CALL(subq_error_agree(ctx->comm, alloc_in_(&in)));
     synth_(&in, ctx->seed);
     const size_t nl = in.t1 - in.t0;
-    double *O = NULL, ts, tf, tp = NAN, gf, gs, sf, ss;
+    double *O = NULL, ts, tf = NAN, tp = NAN, gf, gs, sf, ss;
+    const int exact = ns[k] <= exact_max;
     int err = subq_error_agree(ctx->comm, subq_malloc(nl * (size_t)c->dv + 1, sizeof(double), &O));
     if (!err) err = run_attn_(ctx->comm, c, SUBQ_ATTN_POLYSKETCH, nl, in.Q, in.K, in.V, O, &ts, &gf, &gs);
-    if (!err) err = run_attn_(ctx->comm, c, SUBQ_ATTN_SOFTMAX, nl, in.Q, in.K, in.V, O, &tf, &sf, &ss);
-    if (!err && poly) {
+    if (!err && exact) err = run_attn_(ctx->comm, c, SUBQ_ATTN_SOFTMAX, nl, in.Q, in.K, in.V, O, &tf, &sf, &ss);
+    if (!err && exact && poly) {
       double a1, a2;
       err = run_attn_(ctx->comm, c, SUBQ_ATTN_POLY, nl, in.Q, in.K, in.V, O, &tp, &a1, &a2);
     }
@@ -293,6 +340,8 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     const double n2 = (double)in.n * (double)in.n;
     const double softrate = (c->causal ? 2.0 : 4.0) * n2 * c->d / tf * 1e-9 / ctx->size;
     sp[k] = tf / ts;
+    tsk[k] = ts;
+    tso[k] = tf;
     if (ctx->rank == 0)
       printf("  %8zu %11.4fs %11.4fs %11.4fs %8.2fx %9.0f%% %9.0f%%\n", in.n, ts, tf, tp, sp[k],
              100 * skrate / peak, 100 * softrate / peak);
@@ -309,6 +358,8 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     for (int k = 0; k < nn; k++) nd[k] = (double)ns[k];
     SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_n", nd, (size_t)nn));
     SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_speedup_vs_softmax", sp, (size_t)nn));
+    SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_time_polysketch_s", tsk, (size_t)nn));
+    SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_time_softmax_s", tso, (size_t)nn));
     SUBQ_CALL(subq_json_num(ctx->summary, "sgemm_peak_gflops", peak));
     subq_job_table(ctx, "bench", "%d sizes, speedup at n=%ld: %.2fx (bench.csv)", nn,
                    ns[nn - 1], sp[nn - 1]);
@@ -351,6 +402,8 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!err && save) err = save_(ctx, "out_sketch.npy", Os, nl, in.n, in.dv);
   if (!err && save) err = save_(ctx, "out_exact_poly.npy", Op, nl, in.n, in.dv);
   if (!err && save) err = save_(ctx, "out_softmax.npy", Of, nl, in.n, in.dv);
+  double keps_mean = 0, keps_max = 0;
+  if (!err && ctx->rank == 0) err = kernel_err_(&c, nl, in.Q, in.K, &keps_mean, &keps_max);
   if (!err && ctx->rank == 0) {
     subq_json_t *j = ctx->summary;
     const double frac = ts > 0 ? gs / ts : 0;
@@ -367,6 +420,8 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!err) err = subq_json_num(j, "rel_err_vs_poly", e_poly);
     if (!err) err = subq_json_num(j, "rel_err_vs_softmax", e_soft);
     if (!err) err = subq_json_num(j, "rel_err_poly_vs_softmax", e_gap);
+    if (!err) err = subq_json_num(j, "kernel_err_normalised_mean", keps_mean);
+    if (!err) err = subq_json_num(j, "kernel_err_normalised_max", keps_max);
     if (!err) err = subq_json_num(j, "time_sketch_s", ts);
     if (!err) err = subq_json_num(j, "time_exact_poly_s", tp);
     if (!err) err = subq_json_num(j, "time_exact_softmax_s", tf);
@@ -379,6 +434,7 @@ static int run_(subq_job_ctx_t *ctx) {
                    c.r, c.p, c.block, c.mixed ? " mixed" : "", c.causal ? " causal" : "");
     subq_job_table(ctx, "rel err vs exact poly", "%.4f", e_poly);
     subq_job_table(ctx, "rel err vs softmax", "%.4f (exact poly vs softmax %.4f)", e_soft, e_gap);
+    subq_job_table(ctx, "kernel err (Thm 2.5 form)", "mean %.4f, max %.4f", keps_mean, keps_max);
     subq_job_table(ctx, "time sketch/poly/softmax", "%.4f / %.4f / %.4f s", ts, tp, tf);
     subq_job_table(ctx, "speedup vs softmax", "%.2fx (vs exact poly %.2fx)", tf / ts, tp / ts);
   }
