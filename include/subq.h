@@ -9,4 +9,6 @@
 #include "subq/device.h"
 #include "subq/bench.h"
 #include "subq/kv.h"
+#include "subq/sketch.h"
+#include "subq/attn.h"
 #endif

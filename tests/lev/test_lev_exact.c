@@ -1,7 +1,7 @@
 /* Exact leverage scores (qr and gram methods) against an SVD of the gathered matrix on
  * rank 0 (tau_i = ||U_{i,1:r}||^2), each rank comparing its own rows, so np = 1, 2, 3
- * all agree with one reference: Fashion-MNIST rows (rank-deficient: constant-zero border
- * pixels), an ill-conditioned synthetic matrix (Gaussian x diag(1 .. 1e-8)), ridge scores
+ * all agree with one reference (Fashion-MNIST: test_lev_fmnist.c): an ill-conditioned
+ * synthetic matrix (Gaussian x diag(1 .. 1e-8)), ridge scores
  * against the closed form, float32 storage. */
 #include <stdlib.h>
 #include <string.h>
@@ -61,21 +61,6 @@ int main(int argc, char **argv) {
   subq_init(&argc, &argv);
   subq_dmat_t *A = NULL;
   double *ref = NULL;
-
-  /* Fashion-MNIST, 2000 x 784, rank-deficient. */
-  CHECK_OK(subq_dmat_load(MPI_COMM_WORLD, "fmnist:train:2000", SUBQ_F64, &A));
-  if (A) {
-    ref = malloc(A->n * sizeof(double));
-    size_t r = reference(A, 0, ref);
-    CHECK(r < A->d);
-    CHECK(compare(A, SUBQ_LEV_QR, 0, ref, r, "fmnist:train:2000") <= 1e-9);
-    /* Ridge on the same data vs the closed form (gram here; qr on the ill-conditioned
-     * matrix below). */
-    reference(A, 0.5, ref);
-    CHECK(compare(A, SUBQ_LEV_GRAM, 0.5, ref, 0, "fmnist:train:2000 ridge 0.5") <= 1e-9);
-    free(ref);
-    subq_dmat_destroy(&A);
-  }
 
   /* Ill-conditioned: Gaussian x diag(geometric 1 .. 1e-8), 1200 x 40. */
   {
