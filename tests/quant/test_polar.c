@@ -82,7 +82,7 @@ static void test_densities_(void) {
 /* Independent Lloyd-Max values: mpmath 1.3.0 at 30 digits with sympy 1.14 exact
  * antiderivatives of sin^p(2x) and x sin^p(2x) for the cell mass and first moment,
  * Lloyd iteration from uniform centroids until the update is < 1e-22 (computed for this
- * test outside the project; script in the commit message of the test). */
+ * test outside the project: tests/quant/lloyd_max_reference.py, not run by the tests). */
 static const double lm2_[3][4] = {
     {0.30975611698246787, 0.63398023999133996, 0.93681608680355666, 1.2610402098124288},
     {0.42624969307073482, 0.6743849977574456, 0.89641132903745102, 1.1445466337241618},
