@@ -97,6 +97,8 @@ static int setup_(subq_quant_t *q, size_t n, const float *X) {
   SUBQ_CHECK(d % D == 0, SUBQ_ERR_ARG,
              "head dim %d is not a multiple of the block size 2^levels = %d (no padding is "
              "done: use fewer levels)", d, D);
+  SUBQ_CHECK(d <= 4 * MAXD, SUBQ_ERR_ARG, "polarquant supports dim up to %d, got %d",
+             4 * MAXD, d);
   SUBQ_CHECK(q->codebook == SUBQ_CODEBOOK_OFFLINE || n > 0, SUBQ_ERR_ARG,
              "online codebooks need training rows, got n = 0");
   const size_t nb = (size_t)(d / D);
@@ -235,40 +237,54 @@ static int decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) {
 /* Scores from codes.  Per query: level-1 table T[j][c] = q'_{2j} cos(t_c) + q'_{2j+1}
  * sin(t_c) for every coordinate pair j and level-1 code c; then per key block the tree is
  * folded bottom-up, s <- cos(psi) s_left + sin(psi) s_right with the level's code tables,
- * and the block contributes radius * s.  Cost per key: d/2 table lookups + d/2 - nb
- * multiply-adds, no dequantized vector is formed. */
+ * and the block contributes radius * s.  Cost per (query, key): d/2 table lookups and
+ * d/2 - nb multiply-adds; no dequantized vector is formed.  Keys are unpacked once per
+ * block of queries (tables for up to QB queries, at most ~16 MiB). */
 static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
                    const float *Qr, float *S, size_t lds) {
   const int L = q->levels, D = 1 << L, d = q->dim, bpb = bits_per_block_(q), k1 = q->cbk[0];
-  const size_t nb = (size_t)(d / D);
+  const size_t nb = (size_t)(d / D), tsz = (size_t)(d / 2) * (size_t)k1;
+  size_t QB = ((size_t)1 << 22) / tsz;
+  QB = QB < 1 ? 1 : QB > 64 ? 64 : QB;
   float *T = NULL;
-  SUBQ_CALL(subq_malloc((size_t)(d / 2), (size_t)k1 * sizeof(float), &T));
-  for (size_t qi = 0; qi < nqry; qi++) {
-    const float *qv = Qr + qi * (size_t)d;
-    for (int j = 0; j < d / 2; j++)
-      for (int c = 0; c < k1; c++)
-        T[(size_t)j * k1 + c] = qv[2 * j] * q->cbcos[0][c] + qv[2 * j + 1] * q->cbsin[0][c];
+  SUBQ_CALL(subq_malloc(QB, tsz * sizeof(float), &T));
+  for (size_t q0 = 0; q0 < nqry; q0 += QB) {
+    const size_t nb_q = nqry - q0 < QB ? nqry - q0 : QB;
+    for (size_t qi = 0; qi < nb_q; qi++) {
+      const float *qv = Qr + (q0 + qi) * (size_t)d;
+      float *Tq = T + qi * tsz;
+      for (int j = 0; j < d / 2; j++)
+        for (int c = 0; c < k1; c++)
+          Tq[(size_t)j * k1 + c] = qv[2 * j] * q->cbcos[0][c] + qv[2 * j + 1] * q->cbsin[0][c];
+    }
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < t->nq; i++) {
+      uint32_t code[MAXD * 4]; /* this row's codes, block-major (dim <= 4 MAXD: setup) */
+      uint32_t *cp = code;
       size_t pos = i * nb * (size_t)bpb;
-      float acc = 0;
-      for (size_t b = 0; b < nb; b++) {
-        float s[MAXD / 2];
-        const float *Tb = T + b * (size_t)(D / 2) * (size_t)k1;
-        int m = D / 2;
-        for (int j = 0; j < m; j++, pos += (size_t)q->bits[0])
-          s[j] = Tb[(size_t)j * k1 + subq_bits_get_(t->code, pos, q->bits[0])];
-        for (int l = 2; l <= L; l++) {
-          const float *cs = q->cbcos[l - 1], *sn = q->cbsin[l - 1];
-          m /= 2;
-          for (int j = 0; j < m; j++, pos += (size_t)q->bits[l - 1]) {
-            uint32_t c = subq_bits_get_(t->code, pos, q->bits[l - 1]);
-            s[j] = cs[c] * s[2 * j] + sn[c] * s[2 * j + 1];
+      for (size_t b = 0; b < nb; b++)
+        for (int l = 1; l <= L; l++)
+          for (int j = 0; j < (D >> l); j++, pos += (size_t)q->bits[l - 1])
+            *cp++ = subq_bits_get_(t->code, pos, q->bits[l - 1]);
+      for (size_t qi = 0; qi < nb_q; qi++) {
+        const float *Tq = T + qi * tsz;
+        float acc = 0;
+        const uint32_t *c = code;
+        for (size_t b = 0; b < nb; b++, c += D - 1) {
+          float s[MAXD / 2];
+          const float *Tb = Tq + b * (size_t)(D / 2) * (size_t)k1;
+          int m = D / 2, off = m;
+          for (int j = 0; j < m; j++) s[j] = Tb[(size_t)j * k1 + c[j]];
+          for (int l = 2; l <= L; l++) {
+            const float *cs = q->cbcos[l - 1], *sn = q->cbsin[l - 1];
+            m /= 2;
+            for (int j = 0; j < m; j++) s[j] = cs[c[off + j]] * s[2 * j] + sn[c[off + j]] * s[2 * j + 1];
+            off += m;
           }
+          acc += subq_h2f_(t->half[i * nb + b]) * s[0];
         }
-        acc += subq_h2f_(t->half[i * nb + b]) * s[0];
+        S[(q0 + qi) * lds + i] = acc;
       }
-      S[qi * lds + i] = acc;
     }
   }
   subq_free(&T);

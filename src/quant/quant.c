@@ -172,7 +172,7 @@ int subq_quant_setup(subq_quant_t *q, size_t n, const float *X) {
 }
 
 int subq_qtensor_alloc_(subq_qtensor_t *t, size_t ncode_bits, size_t nhalf) {
-  SUBQ_CALL(subq_calloc((ncode_bits + 7) / 8, 1, &t->code));
+  SUBQ_CALL(subq_calloc((ncode_bits + 7) / 8 + 8, 1, &t->code)); /* +8: subq_bits_get_ */
   SUBQ_CALL(subq_calloc(nhalf, sizeof(uint16_t), &t->half));
   t->ncode_bits = ncode_bits;
   t->nhalf = nhalf;

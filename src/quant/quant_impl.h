@@ -89,16 +89,15 @@ static inline void subq_bits_put_(uint8_t *buf, size_t pos, uint32_t v, int nb) 
     nb -= take;
   }
 }
+/* nb <= 24 bits at bit pos; code buffers carry 8 bytes of zero padding (alloc), so the
+ * 8-byte little-endian window never reads past them. */
 static inline uint32_t subq_bits_get_(const uint8_t *buf, size_t pos, int nb) {
-  uint32_t v = 0;
-  int got = 0;
-  while (got < nb) {
-    int off = (int)(pos & 7), take = 8 - off < nb - got ? 8 - off : nb - got;
-    v |= (uint32_t)((buf[pos >> 3] >> off) & ((1u << take) - 1u)) << got;
-    pos += (size_t)take;
-    got += take;
-  }
-  return v;
+  uint64_t w;
+  memcpy(&w, buf + (pos >> 3), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return (uint32_t)((w >> (pos & 7)) & ((1ull << nb) - 1ull));
 }
 
 /* IEEE binary16 <-> float, round to nearest even (same rule as numpy's float16). */
