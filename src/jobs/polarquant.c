@@ -416,7 +416,8 @@ static int run_(subq_job_ctx_t *ctx) {
   SUBQ_CALL(subq_opts_int(ctx->opts, "gauss", &ng));
   size_t nsel = nqopt > 0 && (size_t)nqopt < mt->tokens ? (size_t)nqopt : mt->tokens;
   const size_t nres = (size_t)nl * nh * NMETH * NM;
-  double *res = NULL, gmse[NMETH] = {0};
+  double *res = NULL, gmse[NMETH];
+  for (int m = 0; m < NMETH; m++) gmse[m] = NAN; /* null in summary.json when --gauss=0 */
   err = SUBQ_ZALLOC(res, nres);
   double t0 = subq_wtime();
   for (int u = 0; !err && u < nl * nh; u++) {
