@@ -6,12 +6,14 @@
 extern const subq_job_t subq_job_levscores;
 extern const subq_job_t subq_job_info;
 extern const subq_job_t subq_job_suite;
+extern const subq_job_t subq_job_polysketch;
 extern const subq_job_t subq_job_polarquant;
 
 static const subq_job_t *const jobs_[] = {
     &subq_job_info,
     &subq_job_suite,
     &subq_job_levscores,
+    &subq_job_polysketch,
     &subq_job_polarquant,
 };
 
