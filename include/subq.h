@@ -11,4 +11,5 @@
 #include "subq/kv.h"
 #include "subq/sketch.h"
 #include "subq/attn.h"
+#include "subq/quant.h"
 #endif

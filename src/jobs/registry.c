@@ -8,6 +8,7 @@ extern const subq_job_t subq_job_info;
 extern const subq_job_t subq_job_suite;
 extern const subq_job_t subq_job_polysketch;
 extern const subq_job_t subq_job_levattention;
+extern const subq_job_t subq_job_polarquant;
 
 static const subq_job_t *const jobs_[] = {
     &subq_job_info,
@@ -15,6 +16,7 @@ static const subq_job_t *const jobs_[] = {
     &subq_job_levscores,
     &subq_job_polysketch,
     &subq_job_levattention,
+    &subq_job_polarquant,
 };
 
 int subq_job_count(void) { return (int)(sizeof jobs_ / sizeof jobs_[0]); }
