@@ -1,0 +1,31 @@
+/* Internal helpers of src/dist (not installed). */
+#ifndef SUBQ_DIST_IMPL_H
+#define SUBQ_DIST_IMPL_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "subq/core.h"
+#include "subq/dist.h"
+
+/* Agree on the local outcome `e` of a phase over comm and propagate a failure with a
+ * trace line.  Every rank returns the same code (subq_error_agree). */
+#define SUBQ_AGREE(comm, e) SUBQ_CALL(subq_error_agree((comm), (e)))
+
+/* Row-major block of A as double / float. */
+static inline double *subq_dmat_f64_(const subq_dmat_t *A) { return (double *)A->data; }
+static inline float *subq_dmat_f32_(const subq_dmat_t *A) { return (float *)A->data; }
+
+/* Copy rows [i0, i0 + m) of A (any dtype) into out (m x d row-major float64). */
+void subq_dmat_rows_f64_(const subq_dmat_t *A, size_t i0, size_t m, double *out);
+
+/* Make the diagonal of an upper-triangular d x d row-major R non-negative by negating
+ * rows with a negative diagonal entry. */
+void subq_r_normalize_signs_(size_t d, double *R);
+
+/* Upper-triangular R (d x d row-major) from a column-major m x d QR factor qr with
+ * leading dimension ld: R[i][j] = qr[i + j ld] for i <= j, i < min(m, d); zero
+ * elsewhere. */
+void subq_r_from_qr_colmajor_(size_t m, size_t d, const double *qr, size_t ld, double *R);
+
+#endif
