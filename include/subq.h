@@ -9,4 +9,5 @@
 #include "subq/device.h"
 #include "subq/bench.h"
 #include "subq/kv.h"
+#include "subq/kde.h"
 #endif
