@@ -9,5 +9,7 @@
 #include "subq/device.h"
 #include "subq/bench.h"
 #include "subq/kv.h"
+#include "subq/sketch.h"
+#include "subq/attn.h"
 #include "subq/kde.h"
 #endif

@@ -39,10 +39,13 @@ int subq_dmat_create(MPI_Comm comm, size_t n, size_t d, subq_dtype_t dtype, subq
   SUBQ_CHECK(A != NULL, SUBQ_ERR_ARG, "output pointer A is NULL");
   *A = NULL;
   SUBQ_CHECK(comm != MPI_COMM_NULL, SUBQ_ERR_ARG, "communicator is MPI_COMM_NULL");
-  SUBQ_CHECK(dtype == SUBQ_F64 || dtype == SUBQ_F32, SUBQ_ERR_ARG,
-             "dmat dtype must be float64 or float32, got %d", (int)dtype);
+  /* The dtype check is part of the agreed phase: a bad value on one rank fails all. */
   subq_dmat_t *M = NULL;
-  int e = dmat_alloc_local(comm, n, d, dtype, &M);
+  int e = 0;
+  if (dtype != SUBQ_F64 && dtype != SUBQ_F32)
+    e = SUBQ_FAIL(SUBQ_ERR_ARG, "dmat dtype must be float64 or float32, got %d", (int)dtype);
+  else
+    e = dmat_alloc_local(comm, n, d, dtype, &M);
   e = subq_error_agree(comm, e);
   if (e) {
     subq_dmat_destroy(&M);

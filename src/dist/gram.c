@@ -15,12 +15,16 @@ static int gram_local(const subq_dmat_t *A, double *G) {
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, dd, m, 1.0, subq_dmat_f64_(A), dd, 0.0,
                 G, dd);
   } else {
-    float *Gf = NULL;
-    SUBQ_CALL(SUBQ_ZALLOC(Gf, d * d));
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dd, m, 1.0f, subq_dmat_f32_(A), dd,
-                0.0f, Gf, dd);
-    for (size_t k = 0; k < d * d; k++) G[k] = Gf[k];
-    subq_free(&Gf);
+    /* float32 storage: convert row chunks to float64 and accumulate in float64. */
+    const size_t chunk = 1024;
+    double *X = NULL;
+    SUBQ_CALL(SUBQ_ALLOC(X, (A->nloc < chunk ? A->nloc : chunk) * d));
+    for (size_t i0 = 0; i0 < A->nloc; i0 += chunk) {
+      size_t mc = A->nloc - i0 < chunk ? A->nloc - i0 : chunk;
+      subq_dmat_rows_f64_(A, i0, mc, X);
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, dd, (int)mc, 1.0, X, dd, 1.0, G, dd);
+    }
+    subq_free(&X);
   }
   for (size_t i = 0; i < d; i++)
     for (size_t j = 0; j < i; j++) G[i * d + j] = G[j * d + i];

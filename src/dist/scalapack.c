@@ -31,11 +31,18 @@ int subq_blacs_grid_create(MPI_Comm comm, int nprow, int npcol, subq_blacs_grid_
       if (size % c == 0) npcol = c;
     nprow = size / npcol;
   }
-  SUBQ_CHECK(nprow > 0 && npcol > 0 && nprow * npcol == size, SUBQ_ERR_ARG,
-             "BLACS grid %d x %d does not match the %d ranks of the communicator", nprow,
-             npcol, size);
   subq_blacs_grid_t *G = NULL;
-  SUBQ_AGREE(comm, SUBQ_ZALLOC(G, 1));
+  int e0 = 0;
+  if (nprow <= 0 || npcol <= 0 || nprow * npcol != size)
+    e0 = SUBQ_FAIL(SUBQ_ERR_ARG, "BLACS grid %d x %d does not match the %d ranks of the communicator",
+                   nprow, npcol, size);
+  else
+    e0 = SUBQ_ZALLOC(G, 1);
+  e0 = subq_error_agree(comm, e0);
+  if (e0) {
+    subq_free(&G);
+    return subq_error_trace(e0, __FILE__, __LINE__, __func__);
+  }
   G->comm = comm;
   G->sys_handle = Csys2blacs_handle(comm);
   G->ctxt = G->sys_handle;

@@ -47,7 +47,6 @@ static int report(subq_job_ctx_t *ctx, const args_t *a, const subq_dmat_t *K,
                   const subq_lev_info_t *info, double sum, double tmax, double time_s) {
   double gflops = time_s > 0 ? info->flops / time_s * 1e-9 : 0;
   subq_json_t *j = ctx->summary;
-  SUBQ_CALL(subq_json_str(j, "job", "levscores"));
   SUBQ_CALL(subq_json_str(j, "data", a->data));
   SUBQ_CALL(subq_json_int(j, "n", (long long)K->n));
   SUBQ_CALL(subq_json_int(j, "d", (long long)K->d));

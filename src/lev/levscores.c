@@ -135,18 +135,26 @@ int subq_lev_bcast_weights_(MPI_Comm comm, int e, size_t d, double *W, subq_lev_
 }
 
 static int check_opts(const subq_dmat_t *K, const subq_lev_opts_t *o, const void *W) {
-  SUBQ_CHECK(K != NULL && o != NULL && W != NULL, SUBQ_ERR_ARG, "NULL argument");
+  SUBQ_CHECK(o != NULL && W != NULL, SUBQ_ERR_ARG, "NULL argument (opts %p, W %p)",
+             (const void *)o, (const void *)W);
   SUBQ_CHECK((unsigned)o->method < 3, SUBQ_ERR_ARG, "leverage-score method %d unknown",
              (int)o->method);
   SUBQ_CHECK(o->ridge >= 0 && isfinite(o->ridge), SUBQ_ERR_ARG,
              "ridge lambda must be finite and >= 0, got %g", o->ridge);
   SUBQ_CHECK(K->d <= 46340, SUBQ_ERR_ARG, "d = %zu too large (max 46340)", K->d);
+  if (o->method == SUBQ_LEV_SKETCH && K->d > 0) {
+    size_t m = o->sketch_rows ? o->sketch_rows : 20 * K->d;
+    SUBQ_CHECK(m >= K->d, SUBQ_ERR_ARG, "sketch rows must be >= d = %zu, got %zu", K->d, m);
+    SUBQ_CHECK(m <= (size_t)INT_MAX / K->d, SUBQ_ERR_ARG,
+               "sketch of %zu x %zu exceeds MPI's int counts", m, K->d);
+  }
   return 0;
 }
 
 int subq_lev_weights(const subq_dmat_t *K, const subq_lev_opts_t *o, double *W,
                      subq_lev_info_t *info) {
-  SUBQ_CALL(check_opts(K, o, W));
+  SUBQ_CHECK(K != NULL, SUBQ_ERR_ARG, "matrix K is NULL");
+  SUBQ_AGREE(K->comm, check_opts(K, o, W));
   subq_lev_info_t loc;
   if (!info) info = &loc;
   memset(info, 0, sizeof(*info));

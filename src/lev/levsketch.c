@@ -78,9 +78,7 @@ int subq_lev_sketch_weights_(const subq_dmat_t *K, const subq_lev_opts_t *o, dou
                              subq_lev_info_t *info) {
   size_t n = K->n, d = K->d;
   size_t m = o->sketch_rows ? o->sketch_rows : 20 * d;
-  SUBQ_CHECK(m >= d, SUBQ_ERR_ARG, "sketch rows must be >= d = %zu, got %zu", d, m);
-  SUBQ_CHECK(m <= (size_t)INT_MAX / d, SUBQ_ERR_ARG,
-             "sketch of %zu x %zu exceeds MPI's int counts", m, d);
+  /* m >= d and m d <= INT_MAX were checked (and agreed) by subq_lev_weights. */
   size_t r2 = o->jl_cols;
   if (r2 == 0) r2 = (size_t)ceil(8.0 * log(n > 2 ? (double)n : 2.0));
   double *S = NULL;

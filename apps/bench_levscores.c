@@ -1,0 +1,91 @@
+/* bench_levscores: leverage-score throughput on a synthetic Gaussian n x d matrix
+ * (default n = 2^20, d = 64), methods qr and gram (and ScaLAPACK pdgeqrf as a peer for
+ * the R factor), reported as GFLOP/s per core and as a fraction of the single-core dgemm
+ * rate measured in the same process (subq_bench_dgemm_rate, 1 thread).
+ *
+ * Usage: mpirun -np P subq_bench_levscores [n] [d] [reps]
+ * Flop counts (lev.h): qr 2 n d^2 (TSQR) + 2 n d r (scores); gram n d^2 (syrk) + 2 n d r;
+ * pdgeqrf 2 n d^2 - 2 d^3 / 3.  Times are the best of `reps` runs, max over ranks. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "subq.h"
+#include "subq/lev.h"
+
+static double tmax(double t) {
+  double m = t;
+  MPI_Allreduce(&t, &m, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return m;
+}
+
+int main(int argc, char **argv) {
+  if (subq_init(&argc, &argv)) return 1;
+  size_t n = argc > 1 ? (size_t)atoll(argv[1]) : (size_t)1 << 20;
+  size_t d = argc > 2 ? (size_t)atoll(argv[2]) : 64;
+  int reps = argc > 3 ? atoi(argv[3]) : 3;
+  int rank, size, rc = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int cores = size * omp_get_max_threads();
+  subq_dmat_t *K = NULL;
+  double *tau = NULL, *W = NULL;
+  if (subq_dmat_create(MPI_COMM_WORLD, n, d, SUBQ_F64, &K)) goto out;
+  subq_rng_fill_gauss(42, 1, K->r0 * d, K->nloc * d, (double *)K->data);
+  if (subq_malloc(K->nloc + 1, sizeof(double), &tau) || subq_malloc(d * d, sizeof(double), &W))
+    goto out;
+  double peak = 0;
+  if (subq_bench_dgemm_rate(1, &peak)) goto out;
+  MPI_Allreduce(MPI_IN_PLACE, &peak, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+  if (rank == 0)
+    printf("levscores bench: n = %zu, d = %zu, %d ranks x %d threads; dgemm 1 core: %.2f GFLOP/s\n",
+           n, d, size, omp_get_max_threads(), peak);
+  for (int m = 0; m < 2; m++) {
+    subq_lev_opts_t o;
+    subq_lev_opts_default(&o);
+    o.method = m ? SUBQ_LEV_GRAM : SUBQ_LEV_QR;
+    subq_lev_info_t info;
+    double bf = 1e300, bs = 1e300, bt = 1e300;
+    for (int r = 0; r < reps; r++) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      double t0 = subq_wtime();
+      if (subq_lev_weights(K, &o, W, &info)) goto out;
+      double t1 = subq_wtime();
+      if (subq_lev_apply(K, W, info.weight_cols, tau)) goto out;
+      double t2 = subq_wtime();
+      double f = tmax(t1 - t0), s = tmax(t2 - t1), t = tmax(t2 - t0);
+      bf = f < bf ? f : bf;
+      bs = s < bs ? s : bs;
+      bt = t < bt ? t : bt;
+    }
+    double fl_f = info.flops, fl_s = 2.0 * (double)n * d * info.weight_cols;
+    double g = (fl_f + fl_s) / bt * 1e-9 / cores;
+    if (rank == 0)
+      printf("  %-5s total %.3f s  %6.2f GFLOP/s/core  = %5.1f%% of dgemm   "
+             "[factor %.3f s %.2f GF/s/core, score %.3f s %.2f GF/s/core]\n",
+             subq_lev_method_name(o.method), bt, g, 100 * g / peak, bf,
+             fl_f / bf * 1e-9 / cores, bs, fl_s / bs * 1e-9 / cores);
+  }
+  {
+    double best = 1e300;
+    for (int r = 0; r < 1; r++) { /* one run: slow peer */
+      MPI_Barrier(MPI_COMM_WORLD);
+      double t0 = subq_wtime();
+      if (subq_dmat_qr_scalapack(K, size, 1, 64, W)) goto out;
+      double t = tmax(subq_wtime() - t0);
+      best = t < best ? t : best;
+    }
+    double g = (2.0 * n * d * d - 2.0 * d * d * d / 3.0) / best * 1e-9 / cores;
+    if (rank == 0)
+      printf("  %-5s R only %.3f s  %6.2f GFLOP/s/core  = %5.1f%% of dgemm   [pdgeqrf, %d x 1 grid, "
+             "incl. redistribution]\n", "scal", best, g, 100 * g / peak, size);
+  }
+  rc = 0;
+out:
+  if (rc) fprintf(stderr, "bench_levscores: %s\n", subq_error_message());
+  subq_free(&tau);
+  subq_free(&W);
+  subq_dmat_destroy(&K);
+  subq_finalize();
+  return rc;
+}
