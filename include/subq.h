@@ -12,4 +12,5 @@
 #include "subq/sketch.h"
 #include "subq/attn.h"
 #include "subq/quant.h"
+#include "subq/kde.h"
 #endif

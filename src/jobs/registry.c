@@ -9,6 +9,9 @@ extern const subq_job_t subq_job_suite;
 extern const subq_job_t subq_job_polysketch;
 extern const subq_job_t subq_job_levattention;
 extern const subq_job_t subq_job_polarquant;
+extern const subq_job_t subq_job_kde;
+extern const subq_job_t subq_job_kernel_lra;
+extern const subq_job_t subq_job_kernel_eig;
 
 static const subq_job_t *const jobs_[] = {
     &subq_job_info,
@@ -17,6 +20,9 @@ static const subq_job_t *const jobs_[] = {
     &subq_job_polysketch,
     &subq_job_levattention,
     &subq_job_polarquant,
+    &subq_job_kde,
+    &subq_job_kernel_lra,
+    &subq_job_kernel_eig,
 };
 
 int subq_job_count(void) { return (int)(sizeof jobs_ / sizeof jobs_[0]); }
