@@ -7,18 +7,21 @@
 #define GEMM cblas_dgemm
 #define MPI_R MPI_DOUBLE
 #define EXP exp
+#define EXPV exp
 #include "attn/exact_tmpl.h"
 #undef R
 #undef FN
 #undef GEMM
 #undef MPI_R
 #undef EXP
+#undef EXPV
 
 #define R float
 #define FN(x) x##f_
 #define GEMM cblas_sgemm
 #define MPI_R MPI_FLOAT
 #define EXP expf
+#define EXPV subq_attn_expf_
 #include "attn/exact_tmpl.h"
 
 int subq_layer_norm(size_t n, int d, const double *X, double *Y) {

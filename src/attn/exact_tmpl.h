@@ -1,6 +1,7 @@
 /* Exact softmax and polynomial attention, one body for double and float: included by
  * exact.c with R (the real type), FN(name) (name with a type suffix), GEMM (cblas_dgemm or
- * cblas_sgemm), MPI_R, EXP, LOG defined. */
+ * cblas_sgemm), MPI_R, EXP (scalar exp) and EXPV (exp in a vectorised loop, arguments <= 0)
+ * defined. */
 
 /* Row-wise layer norm without affine parameters (attn.h), computed on x / max|x|. */
 static int FN(layer_norm_)(size_t n, int d, const R *X, R *Y) {
@@ -70,14 +71,16 @@ static void FN(softmax_shard_)(subq_attn_t *a, size_t nq, size_t nk, const R *Q,
           continue;
         }
         R bm = s[0];
+#pragma omp simd reduction(max : bm)
         for (size_t j = 1; j < vis; j++) bm = s[j] > bm ? s[j] : bm;
         const R mo = m[i0 + i], mn = mo > bm ? mo : bm;
         const R alpha = EXP(mo - mn); /* 0 when mo = -inf; mn is finite */
         R sum = 0;
 #pragma omp simd reduction(+ : sum)
         for (size_t j = 0; j < vis; j++) {
-          s[j] = EXP(s[j] - mn);
-          sum += s[j];
+          const R e = EXPV(s[j] - mn);
+          s[j] = e;
+          sum += e;
         }
         for (size_t j = vis; j < nkb; j++) s[j] = 0;
         l[i0 + i] = l[i0 + i] * alpha + sum;

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <omp.h>
 
 #include "jobs/job.h"
 #include "jobs/kvopts.h"
@@ -27,10 +30,11 @@ static const subq_opt_spec_t opts_[] = {
     {"mixed", SUBQ_OPT_FLAG, "0", "", "exact polynomial attention on the diagonal blocks", NULL, 0, 0},
     {"causal", SUBQ_OPT_FLAG, "1", "", "causal attention (--causal=0: non-causal)", NULL, 0, 0},
     {"precision", SUBQ_OPT_CHOICE, "f64", "", "arithmetic of all three attentions", "f64|f32", 0, 0},
-    {"save", SUBQ_OPT_FLAG, "0", "", "write out_sketch.npy, out_exact_poly.npy, out_softmax.npy (n x dv)", NULL, 0, 0},
+    {"save", SUBQ_OPT_FLAG, "0", "", "write out_sketch.npy, out_exact_poly.npy, out_softmax.npy (n x dv); with --bench: bench_{q,k,v,out_softmax}_n<N>.npy", NULL, 0, 0},
     {"bench", SUBQ_OPT_FLAG, "0", "", "benchmark: time polysketch vs exact softmax for each --bench-n (synthetic)", NULL, 0, 0},
     {"bench-n", SUBQ_OPT_LIST, "1024,2048,4096,8192,16384,32768", "tokens", "n values of --bench", NULL, 1, 1e8},
     {"bench-exact-max-n", SUBQ_OPT_INT, "32768", "tokens", "--bench times the exact attentions only up to this n", NULL, 1, 1e9},
+    {"bench-reps", SUBQ_OPT_INT, "3", "", "--bench: runs per timing, the fastest is reported", NULL, 1, 1000},
     {"bench-poly", SUBQ_OPT_FLAG, "0", "", "--bench also times exact polynomial attention", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
@@ -41,10 +45,26 @@ typedef struct {
   uint64_t seed;
 } cfg_t;
 
-/* Run one attention on this rank's nl tokens; O in double; time = max over ranks. */
+/* CPU seconds of this process, all threads.  On the shared development machine a
+ * one-thread run's CPU time is its run time without the time it spent descheduled. */
+static double cputime_(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Times of run_attn_: wall = max over ranks, the minimum over the repetitions (the least
+ * disturbed run); cpu = max over ranks of this process's CPU seconds in the same
+ * repetition; gemm flops and seconds of this rank in that repetition. */
+typedef struct {
+  double wall, cpu, gemm_flops, gemm_s;
+} times_t;
+
+/* Run one attention on this rank's nl tokens reps times (operator set up once); O in
+ * double (from the last repetition). */
 static int run_attn_(MPI_Comm comm, const cfg_t *c, subq_attn_type_t type, size_t nl,
-                     const double *Q, const double *K, const double *V, double *O,
-                     double *time, double *gemm_flops, double *gemm_s) {
+                     const double *Q, const double *K, const double *V, double *O, int reps,
+                     times_t *tm) {
   subq_attn_t *a = NULL;
   float *f = NULL;
   const size_t nq = nl * (size_t)c->d, nv = nl * (size_t)c->dv;
@@ -63,15 +83,27 @@ static int run_attn_(MPI_Comm comm, const cfg_t *c, subq_attn_type_t type, size_
     for (size_t i = 0; i < nq; i++) fq[i] = (float)Q[i], fk[i] = (float)K[i];
     for (size_t i = 0; i < nv; i++) fv[i] = (float)V[i];
   }
-  MPI_Barrier(comm);
-  double t = subq_wtime();
-  err = c->f32 ? subq_attn_apply_f32(a, nl, fq, fk, fv, fo) : subq_attn_apply(a, nl, Q, K, V, O);
-  t = subq_wtime() - t;
-  if (err) goto done;
+  tm->wall = tm->cpu = INFINITY;
+  for (int rep = 0; rep < (reps > 0 ? reps : 1); rep++) {
+    MPI_Barrier(comm);
+    double tc = cputime_(), t = subq_wtime();
+    err = c->f32 ? subq_attn_apply_f32(a, nl, fq, fk, fv, fo) : subq_attn_apply(a, nl, Q, K, V, O);
+    t = subq_wtime() - t;
+    tc = cputime_() - tc;
+    if (err) goto done;
+    double tw[2] = {t, tc}, tmax[2];
+    if (MPI_Allreduce(tw, tmax, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS) {
+      err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the times failed");
+      goto done;
+    }
+    if (tmax[0] < tm->wall) {
+      tm->wall = tmax[0];
+      tm->cpu = tmax[1];
+      subq_attn_gemm_stats(a, &tm->gemm_flops, &tm->gemm_s);
+    }
+  }
   if (c->f32)
     for (size_t i = 0; i < nv; i++) O[i] = fo[i];
-  err = subq_time_max(comm, t, time);
-  subq_attn_gemm_stats(a, gemm_flops, gemm_s);
 done:
   subq_attn_destroy(&a);
   subq_free(&f);
@@ -230,23 +262,28 @@ static int read_cfg_(subq_job_ctx_t *ctx, cfg_t *c) {
   return SUBQ_OK;
 }
 
-/* sgemm rate (GFLOP/s) of one n = 1024 product on this rank, best of >= 0.3 s. */
-static double sgemm_rate_(void) {
+/* sgemm rate (GFLOP/s) of one n = 1024 product on this rank (BLAS threads as set), best
+ * of >= 0.3 s, by wall time and by process CPU time. */
+static void sgemm_rate_(double *wall, double *cpu) {
   const int n = 1024;
   float *a = NULL;
-  if (subq_malloc(3 * (size_t)n * n, sizeof(float), &a)) return 0;
+  *wall = *cpu = 0;
+  if (subq_malloc(3 * (size_t)n * n, sizeof(float), &a)) return;
   for (size_t i = 0; i < 3 * (size_t)n * n; i++) a[i] = (float)subq_rng_gauss(1, 9, i);
-  double best = 1e300, spent = 0;
+  double best = 1e300, bestc = 1e300, spent = 0;
   for (int rep = 0; rep < 50 && (rep < 3 || spent < 0.3); rep++) {
-    double t = subq_wtime();
+    double tc = cputime_(), t = subq_wtime();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, a + n * n, n,
                 0.0f, a + 2 * (size_t)n * n, n);
     t = subq_wtime() - t;
+    tc = cputime_() - tc;
     spent += t;
     best = t < best ? t : best;
+    bestc = tc < bestc ? tc : bestc;
   }
   subq_free(&a);
-  return 2.0 * n * (double)n * n / best * 1e-9;
+  *wall = 2.0 * n * (double)n * n / best * 1e-9;
+  *cpu = 2.0 * n * (double)n * n / bestc * 1e-9;
 }
 
 /* The normalised kernel error of the paper's Theorem 2.5 form, on rank 0 (not collective):
@@ -292,27 +329,33 @@ static int kernel_err_(const cfg_t *c, size_t nl, const double *Q, const double 
   return err;
 }
 
+/* --bench: for each n, polysketch, exact softmax (and exact poly) on synthetic N(0,1)
+ * tokens, each the fastest of --bench-reps runs.  Rates: polysketch's block products are
+ * the flops counted in its gemm calls over the seconds spent in them; the exact causal
+ * softmax counts 2 n^2 d flops (Q K^T and P V, half each by causality) over its whole run
+ * time, as the issue defines it; both as fractions of the sgemm rate measured in the same
+ * run (the higher of a measurement before and one after the sizes, so the fractions err
+ * low).  CPU-time columns repeat the figures with process CPU seconds, which a shared
+ * machine disturbs less than wall time (meaningful for one thread per rank).  --save
+ * writes bench_{q,k,v,out_softmax}_n<N>.npy (float64) for tools/bench/torch_sdpa.py. */
 static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
-  long ns[32];
-  int nn = 0, poly = 0;
+  long ns[32], d, reps;
+  int nn = 0, poly = 0, save = 0;
   long exact_max = 0;
   SUBQ_CALL(subq_opts_list(ctx->opts, "bench-n", ns, 32, &nn));
   SUBQ_CALL(subq_opts_int(ctx->opts, "bench-exact-max-n", &exact_max));
+  SUBQ_CALL(subq_opts_int(ctx->opts, "bench-reps", &reps));
   SUBQ_CALL(subq_opts_flag(ctx->opts, "bench-poly", &poly));
-  long d;
+  SUBQ_CALL(subq_opts_flag(ctx->opts, "save", &save));
   SUBQ_CALL(subq_opts_int(ctx->opts, "d", &d));
   c->d = c->dv = (int)d;
-  const double peak = sgemm_rate_();
-  char csv[8192];
-  int L = snprintf(csv, sizeof csv,
-                   "n,d,r,p,block,precision,ranks,t_polysketch_s,t_softmax_s,t_poly_s,"
-                   "speedup_vs_softmax,sketch_gemm_frac_of_peak,softmax_frac_of_peak,"
-                   "sgemm_peak_gflops\n");
+  double pk0, pkc0, pk1, pkc1;
+  sgemm_rate_(&pk0, &pkc0);
   if (ctx->rank == 0)
-    printf("  sgemm rate (n=1024, this rank): %.1f GFLOP/s\n"
-           "  %8s %12s %12s %12s %9s %10s %10s\n", peak, "n", "polysketch", "softmax",
-           "poly", "speedup", "sk gemm%", "soft%");
-  double sp[32], tsk[32], tso[32];
+    printf("  sgemm rate (n=1024, this rank): %.1f GFLOP/s (CPU time: %.1f)\n"
+           "  %8s %11s %11s %11s %9s %9s %9s %9s\n", pk0, pkc0, "n", "polysketch",
+           "softmax", "poly", "speedup", "(cpu)", "sk gemm%", "soft%");
+  double sp[32], spc[32], tsk[32], tso[32], tpo[32], csk[32], cso[32], skr[32], sor[32], sorc[32];
   for (int k = 0; k < nn; k++) {
     input_t in = {0};
     in.n = (size_t)ns[k];
@@ -321,46 +364,78 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     SUBQ_CALL(subq_error_agree(ctx->comm, alloc_in_(&in)));
     synth_(&in, ctx->seed);
     const size_t nl = in.t1 - in.t0;
-    double *O = NULL, ts, tf = NAN, tp = NAN, gf, gs, sf, ss;
+    double *O = NULL;
+    times_t ts = {0}, tf = {NAN, NAN, 0, 0}, tp = {NAN, NAN, 0, 0};
     const int exact = ns[k] <= exact_max;
     int err = subq_error_agree(ctx->comm, subq_malloc(nl * (size_t)c->dv + 1, sizeof(double), &O));
-    if (!err) err = run_attn_(ctx->comm, c, SUBQ_ATTN_POLYSKETCH, nl, in.Q, in.K, in.V, O, &ts, &gf, &gs);
-    if (!err && exact) err = run_attn_(ctx->comm, c, SUBQ_ATTN_SOFTMAX, nl, in.Q, in.K, in.V, O, &tf, &sf, &ss);
-    if (!err && exact && poly) {
-      double a1, a2;
-      err = run_attn_(ctx->comm, c, SUBQ_ATTN_POLY, nl, in.Q, in.K, in.V, O, &tp, &a1, &a2);
+    if (!err) err = run_attn_(ctx->comm, c, SUBQ_ATTN_POLYSKETCH, nl, in.Q, in.K, in.V, O, (int)reps, &ts);
+    if (!err && exact && poly) err = run_attn_(ctx->comm, c, SUBQ_ATTN_POLY, nl, in.Q, in.K, in.V, O, (int)reps, &tp);
+    if (!err && exact) err = run_attn_(ctx->comm, c, SUBQ_ATTN_SOFTMAX, nl, in.Q, in.K, in.V, O, (int)reps, &tf);
+    if (!err && save && exact) {
+      char f[4][64];
+      snprintf(f[0], sizeof f[0], "bench_q_n%zu.npy", in.n);
+      snprintf(f[1], sizeof f[1], "bench_k_n%zu.npy", in.n);
+      snprintf(f[2], sizeof f[2], "bench_v_n%zu.npy", in.n);
+      snprintf(f[3], sizeof f[3], "bench_out_softmax_n%zu.npy", in.n);
+      err = save_(ctx, f[0], in.Q, nl, in.n, in.d);
+      if (!err) err = save_(ctx, f[1], in.K, nl, in.n, in.d);
+      if (!err) err = save_(ctx, f[2], in.V, nl, in.n, in.dv);
+      if (!err) err = save_(ctx, f[3], O, nl, in.n, in.dv);
     }
     subq_free(&O);
     free_in_(&in);
     SUBQ_CALL(err);
-    /* Rates: polysketch block products (flops counted in its gemm calls / their time);
-     * exact causal softmax counted as 2 n^2 d flops (QK^T and PV, half each by causality)
-     * over its whole run time, as the issue defines it. */
-    const double skrate = gs > 0 ? gf / gs * 1e-9 : 0;
-    const double n2 = (double)in.n * (double)in.n;
-    const double softrate = (c->causal ? 2.0 : 4.0) * n2 * c->d / tf * 1e-9 / ctx->size;
-    sp[k] = tf / ts;
-    tsk[k] = ts;
-    tso[k] = tf;
+    const double flops = (c->causal ? 2.0 : 4.0) * (double)in.n * (double)in.n * c->d / ctx->size;
+    skr[k] = ts.gemm_s > 0 ? ts.gemm_flops / ts.gemm_s * 1e-9 : 0; /* GFLOP/s, rank 0 */
+    sor[k] = flops / tf.wall * 1e-9;
+    sorc[k] = flops / tf.cpu * 1e-9;
+    sp[k] = tf.wall / ts.wall;
+    spc[k] = tf.cpu / ts.cpu;
+    tsk[k] = ts.wall;
+    tso[k] = tf.wall;
+    tpo[k] = tp.wall;
+    csk[k] = ts.cpu;
+    cso[k] = tf.cpu;
     if (ctx->rank == 0)
-      printf("  %8zu %11.4fs %11.4fs %11.4fs %8.2fx %9.0f%% %9.0f%%\n", in.n, ts, tf, tp, sp[k],
-             100 * skrate / peak, 100 * softrate / peak);
-    if (L < (int)sizeof csv)
-      L += snprintf(csv + L, sizeof csv - (size_t)L, "%zu,%d,%d,%d,%d,%s,%d,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.2f\n",
-                    in.n, c->d, c->r, c->p, c->block, c->f32 ? "f32" : "f64", ctx->size, ts, tf,
-                    tp, sp[k], skrate / peak, softrate / peak, peak);
+      printf("  %8zu %10.4fs %10.4fs %10.4fs %8.2fx %8.2fx %8.0f%% %8.0f%%\n", in.n, ts.wall,
+             tf.wall, tp.wall, sp[k], spc[k], 100 * skr[k] / pk0, 100 * sor[k] / pk0);
   }
+  sgemm_rate_(&pk1, &pkc1);
+  const double peak = pk0 > pk1 ? pk0 : pk1, peakc = pkc0 > pkc1 ? pkc0 : pkc1;
   if (ctx->rank == 0) {
-    char path[4096];
-    SUBQ_CALL(subq_file_write_atomic(subq_job_path(ctx, "bench.csv", path, sizeof path), csv,
-                                     strlen(csv)));
+    char path[4096], *csv = NULL;
+    const size_t cap = 512 + 400 * (size_t)nn;
+    SUBQ_CALL(subq_malloc(cap, 1, &csv));
+    int L = snprintf(csv, cap,
+                     "n,d,r,p,block,precision,ranks,threads,reps,t_polysketch_s,t_softmax_s,"
+                     "t_poly_s,cpu_polysketch_s,cpu_softmax_s,speedup_vs_softmax,"
+                     "speedup_vs_softmax_cpu,sketch_gemm_frac_of_peak,softmax_frac_of_peak,"
+                     "softmax_frac_of_peak_cpu,sgemm_peak_gflops,sgemm_peak_gflops_cpu\n");
+    for (int k = 0; k < nn; k++)
+      L += snprintf(csv + L, cap - (size_t)L,
+                    "%ld,%d,%d,%d,%d,%s,%d,%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.3f,"
+                    "%.3f,%.2f,%.2f\n",
+                    ns[k], c->d, c->r, c->p, c->block, c->f32 ? "f32" : "f64", ctx->size,
+                    omp_get_max_threads(), reps, tsk[k], tso[k], tpo[k], csk[k], cso[k], sp[k],
+                    spc[k], skr[k] / peak, sor[k] / peak, sorc[k] / peakc, peak, peakc);
+    int err = subq_file_write_atomic(subq_job_path(ctx, "bench.csv", path, sizeof path), csv,
+                                     strlen(csv));
+    subq_free(&csv);
+    SUBQ_CALL(err);
+    printf("  sgemm rate after: %.1f GFLOP/s; fractions in bench.csv use %.1f (CPU time %.1f)\n",
+           pk1, peak, peakc);
     double nd[32];
     for (int k = 0; k < nn; k++) nd[k] = (double)ns[k];
     SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_n", nd, (size_t)nn));
     SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_speedup_vs_softmax", sp, (size_t)nn));
+    SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_speedup_vs_softmax_cpu", spc, (size_t)nn));
     SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_time_polysketch_s", tsk, (size_t)nn));
     SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_time_softmax_s", tso, (size_t)nn));
+    SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_cpu_polysketch_s", csk, (size_t)nn));
+    SUBQ_CALL(subq_json_num_array(ctx->summary, "bench_cpu_softmax_s", cso, (size_t)nn));
     SUBQ_CALL(subq_json_num(ctx->summary, "sgemm_peak_gflops", peak));
+    SUBQ_CALL(subq_json_num(ctx->summary, "sgemm_peak_gflops_cpu", peakc));
+    SUBQ_CALL(subq_json_int(ctx->summary, "bench_reps", reps));
     subq_job_table(ctx, "bench", "%d sizes, speedup at n=%ld: %.2fx (bench.csv)", nn,
                    ns[nn - 1], sp[nn - 1]);
   }
@@ -382,14 +457,16 @@ static int run_(subq_job_ctx_t *ctx) {
   c.dv = in.dv;
   const size_t nl = in.t1 - in.t0, nv = nl * (size_t)in.dv;
   double *Os = NULL, *Op = NULL, *Of = NULL;
-  double ts, tp, tf, gf, gs, x1, x2, e_poly, e_soft, e_gap;
+  double e_poly, e_soft, e_gap;
+  times_t tms = {0}, tmp = {0}, tmf = {0};
   int err = subq_malloc(nv + 1, sizeof(double), &Os);
   if (!err) err = subq_malloc(nv + 1, sizeof(double), &Op);
   if (!err) err = subq_malloc(nv + 1, sizeof(double), &Of);
   err = subq_error_agree(ctx->comm, err);
-  if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_POLYSKETCH, nl, in.Q, in.K, in.V, Os, &ts, &gf, &gs);
-  if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_POLY, nl, in.Q, in.K, in.V, Op, &tp, &x1, &x2);
-  if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_SOFTMAX, nl, in.Q, in.K, in.V, Of, &tf, &x1, &x2);
+  if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_POLYSKETCH, nl, in.Q, in.K, in.V, Os, 1, &tms);
+  if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_POLY, nl, in.Q, in.K, in.V, Op, 1, &tmp);
+  if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_SOFTMAX, nl, in.Q, in.K, in.V, Of, 1, &tmf);
+  const double ts = tms.wall, tp = tmp.wall, tf = tmf.wall, gf = tms.gemm_flops, gs = tms.gemm_s;
   if (!err) err = rel_err_(ctx->comm, Os, Op, nv, &e_poly);
   if (!err) err = rel_err_(ctx->comm, Os, Of, nv, &e_soft);
   if (!err) err = rel_err_(ctx->comm, Op, Of, nv, &e_gap);
