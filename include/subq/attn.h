@@ -101,6 +101,10 @@ int subq_attn_apply_f32(subq_attn_t *a, size_t n_local, const float *Q, const fl
 /* Statistics of the last apply on this rank: flops done in BLAS gemm calls and the
  * seconds spent in them (for the "fraction of the gemm rate" benchmark figures). */
 void subq_attn_gemm_stats(const subq_attn_t *a, double *flops, double *seconds);
+/* The seconds of subq_attn_gemm_stats measured as CPU time of the calling thread (which
+ * takes part in OpenBLAS's threaded gemm): on a shared machine this leaves out the time
+ * the rank was descheduled.  Not collective. */
+void subq_attn_gemm_stats_cpu(const subq_attn_t *a, double *seconds);
 
 /* Decode state of causal polysketch attention (double precision, this rank only, not
  * collective): the r(r+1)/2 x (dv+1) state of a prefix, updated one token at a time.

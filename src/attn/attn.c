@@ -112,7 +112,7 @@ static int check_apply_(const subq_attn_t *a, size_t nl, const void *Q, const vo
     SUBQ_CHECK(a, SUBQ_ERR_ARG, "attention operator is NULL");                            \
     SUBQ_CHECK(a->ready, SUBQ_ERR_ARG, "attention operator is not set up");               \
     SUBQ_CALL(subq_error_agree(a->comm, check_apply_(a, nl, Q, K, V, O)));                \
-    a->gemm_flops = a->gemm_s = 0;                                                        \
+    a->gemm_flops = a->gemm_s = a->gemm_cpu_s = 0;                                        \
     if (a->type == SUBQ_ATTN_POLYSKETCH)                                                  \
       SUBQ_CALL(subq_attn_sketch_apply_##SFX(a, nl, Q, K, V, O));                         \
     else                                                                                  \
@@ -133,6 +133,10 @@ int subq_attn_apply_f32(subq_attn_t *a, size_t nl, const float *Q, const float *
 void subq_attn_gemm_stats(const subq_attn_t *a, double *flops, double *seconds) {
   if (flops) *flops = a ? a->gemm_flops : 0;
   if (seconds) *seconds = a ? a->gemm_s : 0;
+}
+
+void subq_attn_gemm_stats_cpu(const subq_attn_t *a, double *seconds) {
+  if (seconds) *seconds = a ? a->gemm_cpu_s : 0;
 }
 
 /* ---- decode state ------------------------------------------------------------------ */

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "subq/attn.h"
 #include "subq/core.h"
@@ -23,7 +24,7 @@ struct subq_attn {
   subq_sketch_type_t sketch;
   uint64_t seed;
   subq_polysketch_t *phi;
-  double gemm_flops, gemm_s; /* last apply, this rank */
+  double gemm_flops, gemm_s, gemm_cpu_s; /* last apply, this rank */
   /* decode state (polysketch, double) */
   double *dz, *dwork;
 };
@@ -55,12 +56,21 @@ static inline float subq_attn_expf_(float x) {
 /* r(r+1)/2: distinct self-tensored features. */
 static inline size_t subq_attn_rr_(int r) { return (size_t)r * (size_t)(r + 1) / 2; }
 
-/* Row-major gemm with flop and time accounting into at->gemm_*. */
+/* CPU seconds of the calling thread. */
+static inline double subq_attn_thread_cpu_(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Row-major gemm with flop and time (wall and calling-thread CPU) accounting into
+ * at->gemm_*. */
 #define SUBQ_TGEMM(GEMM, at, TA, TB, M, N, K, AL, A, LDA, B, LDB, BE, C, LDC)              \
   do {                                                                                    \
-    double t_ = subq_wtime();                                                             \
+    double t_ = subq_wtime(), c_ = subq_attn_thread_cpu_();                               \
     GEMM(CblasRowMajor, TA, TB, (int)(M), (int)(N), (int)(K), AL, A, (int)(LDA), B,       \
          (int)(LDB), BE, C, (int)(LDC));                                                  \
+    (at)->gemm_cpu_s += subq_attn_thread_cpu_() - c_;                                     \
     (at)->gemm_s += subq_wtime() - t_;                                                    \
     (at)->gemm_flops += 2.0 * (double)(M) * (double)(N) * (double)(K);                    \
   } while (0)

@@ -57,7 +57,7 @@ static double cputime_(void) {
  * disturbed run); cpu = max over ranks of this process's CPU seconds in the same
  * repetition; gemm flops and seconds of this rank in that repetition. */
 typedef struct {
-  double wall, cpu, gemm_flops, gemm_s;
+  double wall, cpu, gemm_flops, gemm_s, gemm_cpu_s;
 } times_t;
 
 /* Run one attention on this rank's nl tokens reps times (operator set up once); O in
@@ -100,6 +100,7 @@ static int run_attn_(MPI_Comm comm, const cfg_t *c, subq_attn_type_t type, size_
       tm->wall = tmax[0];
       tm->cpu = tmax[1];
       subq_attn_gemm_stats(a, &tm->gemm_flops, &tm->gemm_s);
+      subq_attn_gemm_stats_cpu(a, &tm->gemm_cpu_s);
     }
   }
   if (c->f32)
@@ -355,7 +356,8 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     printf("  sgemm rate (n=1024, this rank): %.1f GFLOP/s (CPU time: %.1f)\n"
            "  %8s %11s %11s %11s %9s %9s %9s %9s\n", pk0, pkc0, "n", "polysketch",
            "softmax", "poly", "speedup", "(cpu)", "sk gemm%", "soft%");
-  double sp[32], spc[32], tsk[32], tso[32], tpo[32], csk[32], cso[32], skr[32], sor[32], sorc[32];
+  double sp[32], spc[32], tsk[32], tso[32], tpo[32], csk[32], cso[32], skr[32], skrc[32],
+      sor[32], sorc[32];
   for (int k = 0; k < nn; k++) {
     input_t in = {0};
     in.n = (size_t)ns[k];
@@ -365,7 +367,7 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     synth_(&in, ctx->seed);
     const size_t nl = in.t1 - in.t0;
     double *O = NULL;
-    times_t ts = {0}, tf = {NAN, NAN, 0, 0}, tp = {NAN, NAN, 0, 0};
+    times_t ts = {0}, tf = {NAN, NAN, 0, 0, 0}, tp = {NAN, NAN, 0, 0, 0};
     const int exact = ns[k] <= exact_max;
     int err = subq_error_agree(ctx->comm, subq_malloc(nl * (size_t)c->dv + 1, sizeof(double), &O));
     if (!err) err = run_attn_(ctx->comm, c, SUBQ_ATTN_POLYSKETCH, nl, in.Q, in.K, in.V, O, (int)reps, &ts);
@@ -387,6 +389,7 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     SUBQ_CALL(err);
     const double flops = (c->causal ? 2.0 : 4.0) * (double)in.n * (double)in.n * c->d / ctx->size;
     skr[k] = ts.gemm_s > 0 ? ts.gemm_flops / ts.gemm_s * 1e-9 : 0; /* GFLOP/s, rank 0 */
+    skrc[k] = ts.gemm_cpu_s > 0 ? ts.gemm_flops / ts.gemm_cpu_s * 1e-9 : 0;
     sor[k] = flops / tf.wall * 1e-9;
     sorc[k] = flops / tf.cpu * 1e-9;
     sp[k] = tf.wall / ts.wall;
@@ -410,14 +413,15 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
                      "n,d,r,p,block,precision,ranks,threads,reps,t_polysketch_s,t_softmax_s,"
                      "t_poly_s,cpu_polysketch_s,cpu_softmax_s,speedup_vs_softmax,"
                      "speedup_vs_softmax_cpu,sketch_gemm_frac_of_peak,softmax_frac_of_peak,"
-                     "softmax_frac_of_peak_cpu,sgemm_peak_gflops,sgemm_peak_gflops_cpu\n");
+                     "sketch_gemm_frac_of_peak_cpu,softmax_frac_of_peak_cpu,sgemm_peak_gflops,sgemm_peak_gflops_cpu\n");
     for (int k = 0; k < nn; k++)
       L += snprintf(csv + L, cap - (size_t)L,
                     "%ld,%d,%d,%d,%d,%s,%d,%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.3f,"
-                    "%.3f,%.2f,%.2f\n",
+                    "%.3f,%.3f,%.2f,%.2f\n",
                     ns[k], c->d, c->r, c->p, c->block, c->f32 ? "f32" : "f64", ctx->size,
                     omp_get_max_threads(), reps, tsk[k], tso[k], tpo[k], csk[k], cso[k], sp[k],
-                    spc[k], skr[k] / peak, sor[k] / peak, sorc[k] / peakc, peak, peakc);
+                    spc[k], skr[k] / peak, sor[k] / peak, skrc[k] / peakc, sorc[k] / peakc, peak,
+                    peakc);
     int err = subq_file_write_atomic(subq_job_path(ctx, "bench.csv", path, sizeof path), csv,
                                      strlen(csv));
     subq_free(&csv);
