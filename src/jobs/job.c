@@ -180,13 +180,20 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   if (!err && ctx->rank == 0) err = summary_header_(ctx, job);
   err = subq_error_agree(comm, err);
   if (err) goto done;
+  subq_comm_counters_t c0, c1, dc;
+  subq_comm_snapshot(&c0);
   double t0 = subq_wtime();
   err = job->run(ctx);
+  subq_comm_snapshot(&c1);
+  subq_comm_diff(&c0, &c1, &dc);
   err = subq_error_agree(comm, err);
   double wall = subq_wtime() - t0, rss = (double)subq_peak_rss_bytes(), rssmax = rss;
   if (!err) err = subq_time_max(comm, wall, &wall);
+  subq_comm_control_begin();
   if (!err && MPI_Allreduce(&rss, &rssmax, 1, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
     err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of peak memory failed");
+  subq_comm_control_end();
+  if (!err && !job->no_output) err = subq_error_agree(comm, subq_job_comm_summary(ctx, &dc));
   if (!err && ctx->rank == 0) {
     err = summary_footer_(ctx, wall, rssmax);
     if (!err && !job->no_output) {
