@@ -62,6 +62,16 @@ static int merge_specs_(const subq_job_t *job, subq_opt_spec_t **out) {
   return SUBQ_OK;
 }
 
+int subq_job_check_args(const subq_job_t *job, int argc, char **argv) {
+  subq_opt_spec_t *specs = NULL;
+  subq_opts_t *o = NULL;
+  SUBQ_CALL(merge_specs_(job, &specs));
+  int err = subq_opts_parse(specs, job->name, argc, argv, &o);
+  subq_opts_destroy(&o);
+  free(specs);
+  return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : 0;
+}
+
 /* Remove the staging directory and everything in it (flat). */
 static void remove_stage_(const char *stage) {
   DIR *d = opendir(stage);
