@@ -21,7 +21,7 @@ RUN_ID="${RUN_ID:-$([ -n "${SLURM_JOB_ID:-}" ] && echo "slurm-$SLURM_JOB_ID" || 
 
 # Powers of two up to the allocation's tasks (or the cores here).
 default_ranks_() {
-  local max="${SLURM_NTASKS:-$(nproc)}" p=1 out=""
+  local max="${SLURM_NTASKS:-$(getconf _NPROCESSORS_ONLN)}" p=1 out=""
   while [ "$p" -le "$max" ]; do out="$out $p"; p=$((p * 2)); done
   echo $out
 }
@@ -33,14 +33,31 @@ launch_() {  # launch_ NRANKS command...
   else
     # Bind each rank to its cores unless the run is oversubscribed (Open MPI refuses).
     local bind=(--map-by "slot:PE=$OMP_NUM_THREADS" --bind-to core)
-    [ $((np * OMP_NUM_THREADS)) -gt "$(nproc)" ] && [ -z "${MPI_HOSTFILE:-}" ] && bind=(--bind-to none)
+    [ $((np * OMP_NUM_THREADS)) -gt "$(getconf _NPROCESSORS_ONLN)" ] && [ -z "${MPI_HOSTFILE:-}" ] && bind=(--bind-to none)
     mpirun --oversubscribe -np "$np" "${bind[@]}" ${MPI_HOSTFILE:+--hostfile "$MPI_HOSTFILE"} "$@"
   fi
 }
 
+# describe_machine DIR: date, commit, host, CPU, cores, load, MPI into DIR/machine.txt.
+describe_machine() {
+  mkdir -p "$1"
+  {
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (+ local changes)')"
+    echo "host: $(hostname) ($(uname -srm))"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //')"
+    echo "cores online: $(getconf _NPROCESSORS_ONLN); load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+    echo "mpi: $(mpirun --version 2>/dev/null | head -n 1)"
+    echo "threads per rank: $OMP_NUM_THREADS; launcher: $LAUNCH; slurm job: ${SLURM_JOB_ID:-none} (${SLURM_JOB_NUM_NODES:-1} nodes)"
+  } >> "$1/machine.txt"
+}
+
 # run_study CONFIG: the suite at every rank count (each resumable), then one report.
 run_study() {
-  local cfg="$1"
+  local cfg="$1" study
+  study=$(sed -n 's/^[[:space:]]*study[[:space:]]*=[[:space:]]*//p' "$cfg" | head -n 1)
+  study="${study:-$(basename "$cfg" .ini)}"
+  describe_machine "$RESULTS/$study/$RUN_ID"
   for np in ${RANKS:-$(default_ranks_)}; do
     echo "== $cfg: $np ranks x $OMP_NUM_THREADS threads ($LAUNCH)" >&2
     launch_ "$np" "$SUBQ" suite --config="$cfg" --results="$RESULTS" --run-id="$RUN_ID" --plots=0

@@ -62,7 +62,7 @@ ok $? "srun gets 2 tasks with the OpenMP placement variables"
 RANKS="1 3" RESULTS="$T/res-mpirun" RUN_ID=m "$SUBQ_SOURCE_DIR/jobs/run_mpirun.sh" "$T/tiny.ini" > "$T/m.log" 2>&1
 ok $? "jobs/run_mpirun.sh exits 0"
 [ "$(tail -n +2 "$T/res-mpirun/tiny/m/results.csv" | wc -l)" = 8 ]; ok $? "run_mpirun.sh: 8 rows"
-python3 - "$T/res-mpirun/tiny/m/results.csv" "$(nproc)" <<'PY'; ok $? "oversubscribed column: 1 exactly where ranks > cores"
+python3 - "$T/res-mpirun/tiny/m/results.csv" "$(getconf _NPROCESSORS_ONLN)" <<'PY'; ok $? "oversubscribed column: 1 exactly where ranks > cores"
 import csv, sys
 cores = int(sys.argv[2])
 for r in csv.DictReader(open(sys.argv[1])):
@@ -72,7 +72,7 @@ if command -v gnuplot > /dev/null; then
   for p in tiny-weak tinyp-strong tinyp-error-vs-cost; do
     [ -s "$T/res-mpirun/tiny/m/plots/$p.png" ]; ok $? "plot $p.png"
   done
-  grep -q "oversubscribed" "$T/res-mpirun/tiny/m/plots/tinyp-strong.gp" || [ "$(nproc)" -ge 3 ]
+  grep -q "oversubscribed" "$T/res-mpirun/tiny/m/plots/tinyp-strong.gp" || [ "$(getconf _NPROCESSORS_ONLN)" -ge 3 ]
   ok $? "3 ranks on fewer cores: oversubscribed runs are marked in the plot"
 fi
 echo "test_slurm_scripts: $n checks, $fail failures"
