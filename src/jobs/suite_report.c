@@ -285,8 +285,7 @@ static int plot_(const char *dir, const table_t *t, const suite_sweep_t *s, cons
   fclose(f);
   fprintf(g, "set terminal pngcairo size 900,600 noenhanced\nset output '%s/plots/%s.png'\n", dir, file);
   fprintf(g, "set title \"%s%s\"\n", title,
-          anyover ? "\\n(hollow points: oversubscribed, ranks x threads > cores per node: volume and "
-                    "correctness only, not speed)" : "");
+          anyover ? "\\nringed = oversubscribed (ranks x threads > cores): not speed" : "");
   fprintf(g, "set xlabel '%s'\nset ylabel '%s'\nset key outside right\nset grid\n", xc, yc);
   if (logx) fprintf(g, "set logscale x 2\n");
   if (logy) fprintf(g, "set logscale y\n");

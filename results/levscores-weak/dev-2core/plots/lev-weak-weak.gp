@@ -1,6 +1,6 @@
 set terminal pngcairo size 900,600 noenhanced
 set output 'results/levscores-weak/dev-2core/plots/lev-weak-weak.png'
-set title "lev-weak: weak scaling of time_s (levscores)\n(hollow points: oversubscribed, ranks x threads > cores per node: volume and correctness only, not speed)"
+set title "lev-weak: weak scaling of time_s (levscores)\nringed = oversubscribed (ranks x threads > cores): not speed"
 set xlabel 'ranks'
 set ylabel 'time_s'
 set key outside right
