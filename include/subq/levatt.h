@@ -15,8 +15,9 @@
  *
  * Streaming and distributed (paper, Section 4): keys arrive in chunks; pass 1 accumulates
  * the D x D Gram matrix G = Phi^T Phi (dsyrk), one MPI_Allreduce sums it over ranks holding
- * different key ranges, G is factored once (pivoted Cholesky, dpstrf, rank-revealing);
- * pass 2 scores each chunk (dtrsm) and keeps only the candidates of U.  Workspace is
+ * different key ranges, G is factored once (pivoted Cholesky, dpstrf, rank-revealing) into a
+ * D x r scoring matrix M = P L11^{-T}; pass 2 scores each chunk with one dgemm (Z = Phi M,
+ * tau = row norms of Z squared) and keeps only the candidates of U.  Workspace is
  * O(D^2 + chunk D + |U|) per rank, independent of n.
  *
  * Object life cycle (FFTW-like): create -> gram_add (pass 1, any number of chunks) ->
@@ -79,9 +80,10 @@ int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K);
 
 /* Collective: MPI_Allreduce of G (D^2 doubles, the only communication of the method), then
  * on rank 0 the pivoted Cholesky P^T G P = L L^T (LAPACK dpstrf) with tolerance
- * max_diag(G) * max(n, D) * 2^-52, which stops at the numerical rank r; the factor is
- * broadcast so every rank scores with the same numbers.  Keys then score as
- * tau = || L11^{-1} (P^T phi(k))_{1:r} ||^2 (= phi^T G^+ phi for phi in range(G)).
+ * max_diag(G) * max(n, D) * 2^-52, which stops at the numerical rank r, then the explicit
+ * inverse of L11 (dtrtri) into M = P_{:,1:r} L11^{-T} (D x r), broadcast so every rank
+ * scores with the same numbers.  Keys then score as tau = || phi(k) M ||^2
+ * = || L11^{-1} (P^T phi(k))_{1:r} ||^2 (= phi^T G^+ phi for phi in range(G)).
  * Directions of Phi with squared singular value below the tolerance count as null (as in
  * the Gram method of subq_leverage_scores).  n = 0 gives r = 0 and all tau = 0.
  * Errors: SUBQ_ERR_ARG (twice), SUBQ_ERR_LAPACK, SUBQ_ERR_MPI; agreed over comm. */

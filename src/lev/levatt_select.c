@@ -21,7 +21,8 @@ struct subq_levatt {
   size_t d, D, m;          /* key dim, features, tensor degree m = p/2 */
   int *fidx;               /* D x m key coordinates of each feature (m > 1) */
   double *fcoef;           /* D: sqrt(m! / prod c_a!) */
-  double *G;               /* D x D Gram, then its pivoted Cholesky factor (col-major L) */
+  double *G;               /* D x D Gram, then (rank 0) its pivoted Cholesky factor */
+  double *M;               /* D x r row-major scoring matrix P_{:,1:r} L11^{-T} */
   lapack_int *piv;         /* D, 1-based pivots of dpstrf */
   size_t r;                /* numerical rank */
   double *phi, *y;         /* chunk buffers: rows x D features, rows x r scores */
@@ -149,6 +150,7 @@ void subq_levatt_destroy(subq_levatt_t **Lp) {
   subq_free(&L->fidx);
   subq_free(&L->fcoef);
   subq_free(&L->G);
+  subq_free(&L->M);
   subq_free(&L->piv);
   subq_free(&L->phi);
   subq_free(&L->y);
@@ -209,6 +211,9 @@ int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K) {
   return SUBQ_OK;
 }
 
+/* Rank 0: pivoted Cholesky P^T G P = L L^T (dpstrf) and the scoring matrix
+ * M = P_{:,1:r} L11^{-T} (D x r, row-major; dtrtri of L11), so that a key's scores are
+ * z = phi M = (L11^{-1} (P^T phi)_{1:r})^T and tau = |z|^2: one dgemm per chunk. */
 static int factor_root_(subq_levatt_t *L) {
   const size_t D = L->D;
   double maxd = 0;
@@ -222,6 +227,15 @@ static int factor_root_(subq_levatt_t *L) {
                                    L->piv, &rank, tol);
   SUBQ_CHECK(info >= 0, SUBQ_ERR_LAPACK, "dpstrf returned info = %d (D = %zu)", (int)info, D);
   L->r = (size_t)rank;
+  if (!L->r) return SUBQ_OK;
+  info = LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', rank, L->G, (lapack_int)D);
+  SUBQ_CHECK(info == 0, SUBQ_ERR_LAPACK, "dtrtri of the %zu x %zu Cholesky factor returned info = %d",
+             L->r, L->r, (int)info);
+  /* Linv(b, a) (col-major, b >= a) goes to M(piv[a]-1, b). */
+  const size_t r = L->r;
+  memset(L->M, 0, D * r * sizeof *L->M);
+  for (size_t a = 0; a < r; a++)
+    for (size_t b = a; b < r; b++) L->M[((size_t)L->piv[a] - 1) * r + b] = L->G[a * D + b];
   return SUBQ_OK;
 }
 
@@ -235,14 +249,16 @@ int subq_levatt_factor(subq_levatt_t *L) {
   L->n_global = (size_t)ng;
   /* The one collective of the method on D^2 numbers (paper, Section 4). */
   SUBQ_MPI(MPI_Allreduce(MPI_IN_PLACE, L->G, (int)(D * D), MPI_DOUBLE, MPI_SUM, L->comm));
-  err = L->rank == 0 ? factor_root_(L) : SUBQ_OK;
+  err = SUBQ_ALLOC(L->M, D * D);
+  if (!err) account_(L, (long long)(D * D * sizeof(double)));
+  err = subq_error_agree(L->comm, err);
+  if (!err && L->rank == 0) err = factor_root_(L);
   SUBQ_CALL(subq_error_agree(L->comm, err));
   unsigned long long r = L->r;
   SUBQ_MPI(MPI_Bcast(&r, 1, MPI_UNSIGNED_LONG_LONG, 0, L->comm));
   L->r = (size_t)r;
-  SUBQ_MPI(MPI_Bcast(L->piv, (int)D * (int)sizeof(lapack_int), MPI_BYTE, 0, L->comm));
-  /* Only the first r columns of L are used: send those (column-major, ld D). */
-  if (L->r) SUBQ_MPI(MPI_Bcast(L->G, (int)(D * L->r), MPI_DOUBLE, 0, L->comm));
+  /* Every rank scores with rank 0's M (D x r), so scores agree bitwise across np. */
+  if (L->r) SUBQ_MPI(MPI_Bcast(L->M, (int)(D * L->r), MPI_DOUBLE, 0, L->comm));
   L->state = ST_FACTORED;
   return SUBQ_OK;
 }
@@ -313,13 +329,9 @@ int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
   const size_t D = L->D, r = L->r;
   const double *phi = features_of_(L, rows, K);
   double *restrict y = L->y;
-  const lapack_int *piv = L->piv;
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < rows; i++)
-    for (size_t a = 0; a < r; a++) y[i * r + a] = phi[i * D + (size_t)piv[a] - 1];
-  /* Z = L11^{-1} Y^T: Y^T is r x rows column-major with ld r. */
-  if (r) cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)r,
-                     (int)rows, 1.0, L->G, (int)D, y, (int)r);
+  /* Z = Phi M (rows x r), the scores' coordinates (factor_root_). */
+  if (r) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)r, (int)D, 1.0,
+                     phi, (int)D, L->M, (int)r, 0.0, y, (int)r);
   for (size_t i = 0; i < rows; i++) {
     double t = 0;
     for (size_t a = 0; a < r; a++) t += y[i * r + a] * y[i * r + a];
