@@ -45,6 +45,7 @@ static const subq_opt_spec_t opts_[] = {
     {"bench", SUBQ_OPT_FLAG, "0", "", "benchmark: selection time vs n and leverage GFLOP/s vs dgemm (src/jobs/levattn_bench.c)", NULL, 0, 0},
     {"bench-n", SUBQ_OPT_LIST, "262144,1048576,4194304", "keys", "n values of --bench (Gaussian keys, generation not timed)", NULL, 1, 1e10},
     {"bench-d", SUBQ_OPT_INT, "64", "", "key dimension of --bench", NULL, 1, 4096},
+    {"bench-reps", SUBQ_OPT_INT, "1", "", "--bench runs per n (the fastest is reported)", NULL, 1, 100},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
 enum { MAXL = 16, TOPQ = 8 };
