@@ -11,6 +11,7 @@
 
 #include "subq/core.h"
 #include "subq/levatt.h"
+#include "subq/sketch.h"
 
 enum { ST_GRAM = 0, ST_FACTORED = 1, ST_SELECTED = 2 };
 
@@ -19,7 +20,8 @@ struct subq_levatt {
   int rank, size;
   subq_levatt_opts_t o;
   size_t d, D, m;          /* key dim, features, tensor degree m = p/2 */
-  int *fidx;               /* D x m key coordinates of each feature (m > 1) */
+  subq_polysketch_t *ps;   /* sketched features (polynomial sketch), else NULL */
+  int *fidx;               /* D x m key coordinates of each feature (m > 1, exact) */
   double *fcoef;           /* D: sqrt(m! / prod c_a!) */
   double *G;               /* D x D Gram, then (rank 0) its pivoted Cholesky factor */
   double *M;               /* D x r row-major scoring matrix P_{:,1:r} L11^{-T} */
@@ -45,6 +47,9 @@ void subq_levatt_opts_default(subq_levatt_opts_t *o) {
   o->eps = 0.01;
   o->topk = 0;
   o->max_features = 4096;
+  o->features = SUBQ_LEVATT_FEATURES_AUTO;
+  o->sketch_dim = 0;
+  o->seed = 0;
 }
 
 static void account_(subq_levatt_t *L, long long delta) {
@@ -98,7 +103,8 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
   subq_levatt_opts_t def;
   subq_levatt_opts_default(&def);
   if (!o) o = &def;
-  size_t m = (size_t)(o->p / 2), D = 0;
+  size_t m = (size_t)(o->p / 2), D = 0, cap = o->max_features ? o->max_features : 4096;
+  int sketch = o->features == SUBQ_LEVATT_FEATURES_SKETCH;
   if (d == 0) err = SUBQ_FAIL(SUBQ_ERR_ARG, "key dimension d must be >= 1, got 0");
   else if (o->p < 2 || o->p % 2)
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "the tensor-power method needs an even p >= 2, got p = %d", o->p);
@@ -107,11 +113,21 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "eps must be in (0, 1), got %g", o->eps);
   else if (o->topk > 0 && o->eps != 0)
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "give eps or topk, not both (eps %g, topk %zu)", o->eps, o->topk);
-  else if (!(D = features_(d, m, o->max_features ? o->max_features : 4096)))
-    err = SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED,
-                    "p = %d with d = %zu needs C(d+p/2-1, p/2) > %zu tensor-power features; "
-                    "the polynomial-sketch path is pending", o->p, d,
-                    o->max_features ? o->max_features : (size_t)4096);
+  else if (o->features < SUBQ_LEVATT_FEATURES_AUTO || o->features > SUBQ_LEVATT_FEATURES_SKETCH)
+    err = SUBQ_FAIL(SUBQ_ERR_ARG, "features must be auto, exact or sketch, got %d", o->features);
+  else if (!sketch && !(D = features_(d, m, cap))) {
+    if (o->features == SUBQ_LEVATT_FEATURES_EXACT)
+      err = SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED,
+                      "p = %d with d = %zu needs C(d+p/2-1, p/2) > %zu tensor-power features "
+                      "(exact features requested; use the sketch path or raise max_features)",
+                      o->p, d, cap);
+    sketch = 1;
+  }
+  if (!err && sketch) {
+    D = o->sketch_dim ? o->sketch_dim : cap;
+    if (D > (size_t)1 << 20)
+      err = SUBQ_FAIL(SUBQ_ERR_ARG, "sketch_dim must be <= 2^20, got %zu", D);
+  }
   subq_levatt_t *L = NULL;
   if (!err) err = subq_calloc(1, sizeof *L, &L);
   if (!err) {
@@ -119,17 +135,23 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
     MPI_Comm_rank(comm, &L->rank);
     MPI_Comm_size(comm, &L->size);
     L->o = *o;
-    if (!L->o.max_features) L->o.max_features = 4096;
+    L->o.max_features = cap;
     L->d = d;
     L->m = m;
     L->D = D;
     err = SUBQ_ZALLOC(L->G, D * D);
     if (!err) err = SUBQ_ZALLOC(L->piv, D);
-    if (!err && m > 1) err = SUBQ_ALLOC(L->fidx, D * m);
-    if (!err && m > 1) err = SUBQ_ALLOC(L->fcoef, D);
-    if (!err) {
-      account_(L, (long long)(D * D * sizeof(double) + D * sizeof(lapack_int)));
-      if (m > 1) {
+    if (!err) account_(L, (long long)(D * D * sizeof(double) + D * sizeof(lapack_int)));
+    if (!err && sketch) {
+      /* Gaussian degree-2 sketch (PolySketchFormer Alg. 1) for p = 2, 4; TensorSketch above.
+       * Counter-based: identical on every rank. */
+      subq_sketch_type_t t = m <= 2 ? SUBQ_SKETCH_GAUSSIAN : SUBQ_SKETCH_TENSOR;
+      err = subq_polysketch_create(t, (int)d, (int)D, (int)m, o->seed, SUBQ_LEVATT_SKETCH_STREAM, &L->ps);
+      if (!err) account_(L, (long long)((t == SUBQ_SKETCH_GAUSSIAN ? 2 * d * D + 256 * D : m * d + 4 * D) * sizeof(double)));
+    } else if (!err && m > 1) {
+      err = SUBQ_ALLOC(L->fidx, D * m);
+      if (!err) err = SUBQ_ALLOC(L->fcoef, D);
+      if (!err) {
         account_(L, (long long)(D * m * sizeof(int) + D * sizeof(double)));
         build_features_(L);
       }
@@ -147,6 +169,7 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
 void subq_levatt_destroy(subq_levatt_t **Lp) {
   if (!Lp || !*Lp) return;
   subq_levatt_t *L = *Lp;
+  subq_polysketch_destroy(&L->ps);
   subq_free(&L->fidx);
   subq_free(&L->fcoef);
   subq_free(&L->G);
@@ -164,20 +187,25 @@ void subq_levatt_destroy(subq_levatt_t **Lp) {
 static int reserve_(subq_levatt_t *L, size_t rows, int need_y) {
   if (rows <= L->cap_rows && (!need_y || L->y)) return SUBQ_OK;
   size_t cap = rows > L->cap_rows ? rows : L->cap_rows;
-  long long old = (long long)(L->cap_rows * L->D * sizeof(double)) * ((L->m > 1) + (L->y != NULL));
+  const int need_phi = L->m > 1 || L->ps;
+  long long old = (long long)(L->cap_rows * L->D * sizeof(double)) * (need_phi + (L->y != NULL));
   subq_free(&L->phi);
   subq_free(&L->y);
   size_t nel;
   SUBQ_CALL(subq_size_mul(cap, L->D, &nel));
-  if (L->m > 1) SUBQ_CALL(SUBQ_ALLOC(L->phi, nel));
+  if (need_phi) SUBQ_CALL(SUBQ_ALLOC(L->phi, nel));
   if (need_y) SUBQ_CALL(SUBQ_ALLOC(L->y, nel));
   L->cap_rows = cap;
-  account_(L, (long long)(nel * sizeof(double)) * ((L->m > 1) + need_y) - old);
+  account_(L, (long long)(nel * sizeof(double)) * (need_phi + need_y) - old);
   return SUBQ_OK;
 }
 
-/* phi(K) for rows keys; returns the pointer to use (K itself when m == 1). */
+/* phi(K) for rows keys; returns the pointer to use (K itself when m == 1, exact). */
 static const double *features_of_(subq_levatt_t *L, size_t rows, const double *K) {
+  if (L->ps) {
+    subq_polysketch_features(L->ps, rows, K, L->d, L->phi, L->D); /* lds valid: no error */
+    return L->phi;
+  }
   if (L->m == 1) return K;
   const size_t D = L->D, m = L->m, d = L->d;
   const int *restrict fi = L->fidx;
@@ -419,6 +447,7 @@ int subq_levatt_select(subq_levatt_t *L, size_t *nU) {
   inf->n = n;
   inf->d = L->d;
   inf->features = L->D;
+  inf->sketched = L->ps != NULL;
   inf->rank = L->r;
   inf->sum_scores = glob[1];
   inf->max_score = gmx[0];

@@ -191,7 +191,9 @@ int main(int argc, char **argv) {
   o.p = 3;
   CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 8, &o, &L), SUBQ_ERR_ARG, "even p");
   o.p = 6;
-  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 64, &o, &L), SUBQ_ERR_UNSUPPORTED, "pending");
+  o.features = SUBQ_LEVATT_FEATURES_EXACT;
+  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 64, &o, &L), SUBQ_ERR_UNSUPPORTED, "exact features requested");
+  o.features = SUBQ_LEVATT_FEATURES_AUTO;
   o.p = 2;
   o.eps = 0.1;
   o.topk = 3;
