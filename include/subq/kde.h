@@ -232,6 +232,38 @@ int subq_kernel_lra_error(const subq_dmat_t *X, const subq_kernel_t *kernel, con
 int subq_kernel_dense_eig(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t k,
                           double *lambda, double *vecs, double *best_err_fro, double *norm_fro);
 
+/* Collective over X->comm: the error of K V V^T estimated on r rows i_1..i_r drawn
+ * uniformly with replacement (counter RNG: seed, stream 'KLE', t): with the row residuals
+ * e_t = ||K_i - K_i V V^T||^2 (exact per row: n kernel evaluations each, blocked against
+ * the local columns, 128 rows at a time), ||K - K V V^T||_F^2 ~ n mean(e_t), unbiased.
+ * *err_fro = sqrt of that, *err_se (may be NULL) its standard error by the delta method,
+ * n sd(e_t) / (2 sqrt(r) err_fro); *norm_fro (may be NULL) the same estimate of ||K||_F.
+ * V: local rows (X->nloc x k) as from subq_kernel_lra.  *evals (may be NULL) = r n.
+ * Memory per rank: r (d + k + 1) + 128 nloc doubles.  For n where n^2 evaluations are
+ * affordable use subq_kernel_lra_error (exact).  Errors: SUBQ_ERR_ARG (k = 0, r < 2,
+ * not float64), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+int subq_kernel_lra_error_sampled(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                  const double *V, size_t k, size_t r, uint64_t seed,
+                                  double *err_fro, double *norm_fro, double *err_se,
+                                  uint64_t *evals);
+
+/* Collective over X->comm: dense reference with ScaLAPACK.  The kernel matrix is built
+ * directly in the 2D block-cyclic layout on an nprow x npcol BLACS grid (0 x 0: most
+ * square) with nb x nb blocks (nb <= 0: 64): every process computes only its own blocks
+ * (its rows' and columns' points are broadcast from their row-block owners; n^2 kernel
+ * evaluations in all, one dgemm per process).  Eigenvalues by pdsyevd (JOBZ = 'V') when
+ * vecs != NULL, else by pdsyev with JOBZ = 'N' (eigenvalues only: no back-transformation).
+ * lambda (k, descending, replicated); vecs (may be NULL): the top-k eigenvectors as local
+ * rows (X->nloc x k, row-major, X's distribution), each column's entries summing to >= 0;
+ * *best_err_fro = sqrt(||K||_F^2 - sum_{i<k} lambda_i^2), *norm_fro = ||K||_F, *evals =
+ * n^2 (each may be NULL).  Memory: 8 n^2 / P bytes per rank for K (twice with vecs) plus
+ * ScaLAPACK's workspace.  Errors: SUBQ_ERR_ARG (k = 0 or k > n, n > 46340, grid shape),
+ * SUBQ_ERR_MEM, SUBQ_ERR_LAPACK (info), SUBQ_ERR_MPI; agreed over the communicator. */
+int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                    size_t k, int nprow, int npcol, int nb, double *lambda,
+                                    double *vecs, double *best_err_fro, double *norm_fro,
+                                    uint64_t *evals);
+
 /* Collective: top eigenvalue and eigenvector of K by the kernel noisy power method
  * (Backurs, Indyk, Musco, Wagner 2021, "Faster kernel matrix algebra via density
  * estimation", ICML, Alg. 1 with the sampled non-negative matvec; used by BIKSZ for the
