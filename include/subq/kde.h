@@ -205,7 +205,9 @@ typedef struct {
 /* Collective: additive-error rank-k approximation of K = [k(x_i, x_j)] from s rows
  * sampled with probability p_i ~ ||K_i||^2 (BIKSZ, low-rank approximation by importance
  * sampling of rows; row norms by KDE queries of k^2 with `oracle`'s type and accuracy,
- * oracle must be set up with kernel k^2 on X) or uniformly (oracle == NULL, the baseline).
+ * oracle must be set up with kernel k^2 on X; estimates below the diagonal term
+ * k(x_i, x_i)^2 = 1 are raised to 1, a lower bound every row norm satisfies) or uniformly
+ * (oracle == NULL, the baseline).
  * The s rows scaled by 1/sqrt(s p_i) form S (s x n); V = S^T U Sigma^{-1} from the top-k
  * eigenpairs of S S^T (LAPACK dsyevr), as in Frieze-Kannan-Vempala 2004 / Drineas-Kannan-
  * Mahoney 2006 LinearTimeSVD, so that K V V^T is the approximation (V n x k).
@@ -231,6 +233,22 @@ int subq_kernel_lra_error(const subq_dmat_t *X, const subq_kernel_t *kernel, con
  * SUBQ_ERR_MEM, SUBQ_ERR_LAPACK. */
 int subq_kernel_dense_eig(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t k,
                           double *lambda, double *vecs, double *best_err_fro, double *norm_fro);
+
+/* Collective: subq_kernel_lra with rows sampled with probability p_i ~ w[i] (w: n
+ * weights >= 0, replicated, e.g. exact squared row norms as an oracle, or estimates made
+ * elsewhere); stats->kde_evals = 0 (the caller counts what w cost).  Errors as
+ * subq_kernel_lra, plus SUBQ_ERR_ARG for a negative, NaN or infinite weight. */
+int subq_kernel_lra_weights(const subq_dmat_t *X, const subq_kernel_t *kernel, const double *w,
+                            size_t k, size_t s, uint64_t seed, double *V,
+                            subq_lra_stats_t *stats);
+
+/* Collective: subq_kernel_lra_error for m approximations at once in one pass over K
+ * (n^2 kernel evaluations in all): V is X->nloc x (m k) row-major, approximation v in
+ * columns [v k, (v + 1) k); err_fro[v] (m) its exact error, *norm_fro (may be NULL) =
+ * ||K||_F.  Errors: SUBQ_ERR_ARG (k = 0, m = 0, NULL), SUBQ_ERR_MEM, SUBQ_ERR_MPI. */
+int subq_kernel_lra_error_multi(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                const double *V, size_t k, size_t m, double *err_fro,
+                                double *norm_fro);
 
 /* Collective over X->comm: the error of K V V^T estimated on r rows i_1..i_r drawn
  * uniformly with replacement (counter RNG: seed, stream 'KLE', t): with the row residuals
