@@ -102,4 +102,7 @@ for tag, s in runs.items():
         vu = evals_at(s["uniform"]["err_fro"], s["uniform"]["kernel_evals"], ek)
         w(f"| {sv:.0f} | {ek:.5g} | {vk:.3g} | {g(vu, '%.3g')} | {g(vu / vk if vu else None, '%.2f')} | {n2 / vk:.1f} |")
     w("")
+notes = os.path.join(here, "scale_notes.md")
+if os.path.exists(notes):
+    L.append(open(notes).read())
 open(os.path.join(here, "scale.md"), "w").write("\n".join(L) + "\n")
