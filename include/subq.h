@@ -13,4 +13,5 @@
 #include "subq/attn.h"
 #include "subq/quant.h"
 #include "subq/kde.h"
+#include "subq/graph.h"
 #endif
