@@ -176,7 +176,10 @@ typedef struct {
  * first so b ⟂ 1), with PETSc KSP CG and preconditioner pc = "gamg" | "hypre" (BoomerAMG)
  * | "jacobi" | "none", relative tolerance rtol (on the preconditioned residual), at most
  * maxit iterations; the constant null space is attached to the operators and x is
- * returned with zero mean.  The KSP takes further options with prefix "subq_".  stats
+ * returned with zero mean.  The KSP takes further options with prefix "subq_"; with gamg
+ * the coarse grid is solved by SVD (-subq_mg_coarse_pc_type svd, set in PETSc's options
+ * database unless given: L~ is singular and LU meets a zero pivot).  rtol applies to the
+ * unpreconditioned residual of the operator solved.  stats
  * (may be NULL).  Errors: SUBQ_ERR_ARG (rtol not in (0,1), maxit < 1, unknown pc, b = 0),
  * SUBQ_ERR_NUMERIC (sparsifier disconnected; the KSP diverged or hit maxit: the message
  * names PETSc's reason), PETSc errors. */

@@ -52,6 +52,7 @@ static PetscErrorCode solve_(const subq_sparsifier_t *sp, shell_t *sc, subq_lsol
   }
   PetscCall(MatNullSpaceCreate(sp->comm, PETSC_TRUE, 0, NULL, &ns));
   PetscCall(MatSetNullSpace(A, ns));
+  PetscCall(MatSetNullSpace(sp->L, ns));
   PetscCall(MatSetNearNullSpace(sp->L, ns));
   PetscCall(MatCreateVecs(sp->L, &vx, &vb));
   PetscScalar *p;
@@ -66,6 +67,18 @@ static PetscErrorCode solve_(const subq_sparsifier_t *sp, shell_t *sc, subq_lsol
   PetscCall(KSPSetTolerances(ksp, rtol, 1e-300, PETSC_DEFAULT, maxit));
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(PCSetType(pc, pctype));
+  /* smooth with L~, not with the exact operator: PCMG would otherwise run the finest
+   * level's Chebyshev smoother on the MATSHELL (n^2 kernel evaluations per step, with
+   * eigenvalue bounds estimated on L~: an indefinite preconditioner) */
+  PetscCall(PCSetUseAmat(pc, PETSC_FALSE));
+  if (strcmp(pctype, PCGAMG) == 0) {
+    /* L~ is singular: GAMG's default coarse LU meets a zero pivot and the preconditioner
+     * turns indefinite; a pseudo-inverse (SVD) on the small coarse grid is the PETSc
+     * recommendation for singular systems.  A user value in the options wins. */
+    PetscBool set = PETSC_FALSE;
+    PetscCall(PetscOptionsHasName(NULL, "subq_", "-mg_coarse_pc_type", &set));
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, "-subq_mg_coarse_pc_type", "svd"));
+  }
   PetscCall(KSPSetOptionsPrefix(ksp, "subq_"));
   PetscCall(KSPSetFromOptions(ksp));
   double t0 = MPI_Wtime();
@@ -84,6 +97,7 @@ static PetscErrorCode solve_(const subq_sparsifier_t *sp, shell_t *sc, subq_lsol
   st->time_s = t;
   PetscCall(KSPDestroy(&ksp));
   PetscCall(MatSetNearNullSpace(sp->L, NULL));
+  PetscCall(MatSetNullSpace(sp->L, NULL));
   PetscCall(MatNullSpaceDestroy(&ns));
   PetscCall(VecDestroy(&vb));
   PetscCall(VecDestroy(&vx));
