@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "subq/comm.h"
 #include "subq/core.h"
 
 #define SUBQ_MSG_CAP 4096
@@ -80,14 +81,19 @@ void subq_error_clear(void) {
   msg_[0] = 0;
 }
 
-int subq_error_agree(MPI_Comm comm, int local_err) {
+static int agree_(MPI_Comm comm, int local_err) {
   int rank, size;
   if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS)
     return SUBQ_FAIL(SUBQ_ERR_MPI, "invalid communicator in error agreement");
   /* Lowest failing rank (size when none), and its code. */
   int mine = local_err ? rank : size, first = size;
   SUBQ_MPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
-  if (first == size) return SUBQ_OK;
+  if (first == size) {
+    /* The phase succeeded everywhere: a message left by an error that was handled on the
+     * way is stale, and must not prefix a later failure's trace. */
+    subq_error_clear();
+    return SUBQ_OK;
+  }
   struct {
     int code;
     char text[SUBQ_MSG_CAP];
@@ -109,4 +115,12 @@ int subq_error_agree(MPI_Comm comm, int local_err) {
       append_("%s", own);
   }
   return pkt.code ? pkt.code : SUBQ_ERR_PEER;
+}
+
+/* Counted as control communication (include/subq/comm.h), not as the algorithm's. */
+int subq_error_agree(MPI_Comm comm, int local_err) {
+  subq_comm_control_begin();
+  int e = agree_(comm, local_err);
+  subq_comm_control_end();
+  return e;
 }
