@@ -188,6 +188,32 @@ int subq_laplacian_solve(const subq_sparsifier_t *sp, const subq_dmat_t *X,
                          double rtol, int maxit, const double *b, double *x,
                          subq_lsolve_stats_t *stats);
 
+/* ---- local clustering by random walks (BIKSZ, local clustering) ---------------------- */
+
+typedef struct {
+  size_t size;          /* vertices in the returned cluster */
+  size_t support;       /* distinct walk endpoints (sweep candidates) */
+  double conductance;   /* exact: w(S, V \ S) / min(vol S, vol V - vol S) */
+  double volume;        /* exact vol S = sum_{i in S} d_i */
+  double total_volume;  /* exact vol V */
+  uint64_t walk_evals;  /* kernel evaluations of the walks (KDE tree) */
+  uint64_t exact_evals; /* kernel evaluations of the exact conductances (reference) */
+} subq_cluster_stats_t;
+
+/* Collective over X->comm: random-walk local clustering around seed_vertex (BIKSZ, local
+ * clustering with random walks on the kernel graph; sweep cut as in Spielman-Teng /
+ * Andersen-Chung-Lang): `walks` walks of `steps` steps from the seed through the KDE tree
+ * (subq_kde_random_walks); the endpoints' empirical distribution p, candidates ordered by
+ * p(v) / deg(v) (deg: the tree's degree estimates, n, replicated); for every prefix S_k of
+ * at most max_size candidates the exact conductance (exact degrees of the candidates by
+ * an exact KDE query, vol V by n exact queries = n^2 evaluations, internal weights |S|^2);
+ * returns the prefix of least conductance.  members (capacity max_size, replicated,
+ * global indices, in sweep order), *size in st.  Errors: SUBQ_ERR_ARG (seed vertex >= n,
+ * walks or steps or max_size = 0), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_kernel_t *kernel,
+                       const double *deg, size_t seed_vertex, size_t walks, size_t steps,
+                       uint64_t seed, size_t max_size, size_t *members, subq_cluster_stats_t *st);
+
 #ifdef __cplusplus
 }
 #endif
