@@ -60,5 +60,13 @@ mpi 2 "$SUBQ_BIN" sparsify --data=$DATA --bandwidth=1e-4 --out="$T/bad2" > "$T/e
 mpi 2 "$SUBQ_BIN" kernel-solve --data=$DATA --edges=20 --out="$T/bad3" > "$T/eb3" 2>&1
 [ $? -ne 0 ] && grep -q "connected components" "$T/eb3" && [ ! -e "$T/bad3/summary.json" ]; ok $? "too few samples: solve refuses a disconnected sparsifier"
 
+mpi 2 "$SUBQ_BIN" cluster --data=$DATA --walks=200 --max-size=100 --out="$T/cl" > "$T/ecl" 2>&1
+ok $? "cluster at np=2 exits 0"
+for k in cluster_size conductance label_purity kernel_evals members; do
+  field "$T/cl/summary.json" $k > /dev/null 2>&1; ok $? "cluster summary.json has $k"
+done
+mpi 2 "$SUBQ_BIN" cluster --data=$DATA --seed-vertex=300 --out="$T/bad4" > "$T/eb4" 2>&1
+[ $? -ne 0 ] && grep -q "seed-vertex=300 out of range" "$T/eb4" && [ ! -e "$T/bad4/summary.json" ]; ok $? "seed vertex out of range fails"
+
 echo "$n checks, $fail failures"
 [ $fail -eq 0 ]
