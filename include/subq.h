@@ -14,5 +14,6 @@
 #include "subq/attn.h"
 #include "subq/quant.h"
 #include "subq/kde.h"
+#include "subq/levatt.h"
 #include "subq/graph.h"
 #endif
