@@ -141,16 +141,14 @@ int subq_laplacian_solve(const subq_sparsifier_t *sp, const subq_dmat_t *X,
              "PETSc KSP (CG + %s) did not converge: %s after %d iterations", pc,
              KSPConvergedReasons[st.reason], st.iterations);
   /* true residual on the exact L */
-  double *r = NULL, *bc = NULL, rr = 0;
+  double *r = NULL, rr = 0;
   int e = SUBQ_ALLOC(r, nl + 1);
-  if (!e) e = SUBQ_ALLOC(bc, nl + 1);
   e = subq_error_agree(X->comm, e);
   if (!e) e = subq_laplacian_apply(X, kernel, 1, x, r, NULL);
   for (size_t i = 0; !e && i < nl; i++) rr += (r[i] - (b[i] - mean)) * (r[i] - (b[i] - mean));
   if (!e && MPI_Allreduce(MPI_IN_PLACE, &rr, 1, MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the residual failed");
   subq_free(&r);
-  subq_free(&bc);
   SUBQ_CALL(e);
   st.true_rel_residual = sqrt(rr / bnorm2);
   st.matvec_evals = sc.evals;
