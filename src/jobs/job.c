@@ -1,6 +1,8 @@
 /* Running a job: options, staging directory, collective error agreement, atomic commit of
  * the output files and summary.json, the human table on rank 0. */
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,22 +89,100 @@ static void remove_stage_(const char *stage) {
   rmdir(stage);
 }
 
-/* Move every file of stage into out (rename: atomic per file), then remove stage. */
-static int commit_stage_(const char *stage, const char *out) {
-  DIR *d = opendir(stage);
-  SUBQ_CHECK(d, SUBQ_ERR_IO, "cannot read staging directory '%s'", stage);
+/* Names of the files directly inside dir, one per line (caller frees). */
+static char *list_files_(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return NULL;
+  size_t cap = 256, len = 0;
+  char *s = malloc(cap);
   struct dirent *e;
-  char a[4096], b[4096];
+  while (s && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    size_t m = strlen(e->d_name);
+    if (len + m + 2 > cap) {
+      char *t = realloc(s, cap = 2 * (len + m + 2));
+      if (!t) { free(s); s = NULL; break; }
+      s = t;
+    }
+    memcpy(s + len, e->d_name, m);
+    len += m;
+    s[len++] = '\n';
+  }
+  if (s) s[len] = 0;
+  closedir(d);
+  return s;
+}
+
+static int listed_(const char *list, const char *name) {
+  size_t m = strlen(name);
+  for (const char *p = list; p && *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t L = nl ? (size_t)(nl - p) : strlen(p);
+    if (L == m && !strncmp(p, name, m)) return 1;
+    p = nl ? nl + 1 : p + L;
+  }
+  return 0;
+}
+
+/* Move every file of stage into out (rename: atomic per file), remove the files that the
+ * previous run of this job committed there and this run did not write (recorded in
+ * out/.subq-<job>.files), so --out never mixes two runs; other files in out are kept. */
+static int commit_stage_(const char *stage, const char *out, const char *job) {
+  char *fresh = list_files_(stage), *old = NULL, a[4096], b[4096], man[4096];
+  SUBQ_CHECK(fresh, SUBQ_ERR_IO, "cannot read staging directory '%s'", stage);
+  snprintf(man, sizeof man, "%s/.subq-%s.files", out, job);
+  FILE *f = fopen(man, "r");
+  if (f) {
+    long L = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
+    rewind(f);
+    if (L >= 0 && (old = calloc(1, (size_t)L + 1)) && fread(old, 1, (size_t)L, f) != (size_t)L) old[0] = 0;
+    fclose(f);
+  }
   int err = SUBQ_OK;
-  while ((e = readdir(d)) && !err) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(a, sizeof a, "%s/%s", stage, e->d_name);
-    snprintf(b, sizeof b, "%s/%s", out, e->d_name);
+  for (const char *p = fresh; *p && !err;) {
+    const char *nl = strchr(p, '\n');
+    snprintf(a, sizeof a, "%s/%.*s", stage, (int)(nl - p), p);
+    snprintf(b, sizeof b, "%s/%.*s", out, (int)(nl - p), p);
     if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
+    p = nl + 1;
+  }
+  for (const char *p = old; p && *p && !err;) {
+    const char *nl = strchr(p, '\n');
+    size_t L = nl ? (size_t)(nl - p) : strlen(p);
+    char name[1024];
+    snprintf(name, sizeof name, "%.*s", (int)L, p);
+    if (L && !strchr(name, '/') && !listed_(fresh, name)) {
+      snprintf(b, sizeof b, "%s/%s", out, name);
+      unlink(b);
+    }
+    p = nl ? nl + 1 : p + L;
+  }
+  if (!err) err = subq_file_write_atomic(man, fresh, strlen(fresh));
+  rmdir(stage);
+  free(fresh);
+  free(old);
+  return err;
+}
+
+/* Remove staging directories of this job left in out by runs that were killed (their
+ * process no longer exists on this host). */
+static void remove_stale_stages_(const char *out, const char *job) {
+  DIR *d = opendir(out);
+  if (!d) return;
+  char prefix[256], p[4096];
+  snprintf(prefix, sizeof prefix, ".stage-%s-", job);
+  size_t L = strlen(prefix);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, prefix, L) != 0) continue;
+    char *end;
+    long pid = strtol(e->d_name + L, &end, 10);
+    if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+      snprintf(p, sizeof p, "%s/%s", out, e->d_name);
+      remove_stage_(p);
+    }
   }
   closedir(d);
-  rmdir(stage);
-  return err;
 }
 
 static int summary_header_(subq_job_ctx_t *ctx, const subq_job_t *job) {
@@ -161,6 +241,7 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
   err = SUBQ_OK;
   if (ctx->rank == 0) {
     err = subq_mkdir_p(out);
+    if (!err) remove_stale_stages_(out, job->name);
     if (!err && mkdir(stage, 0755) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot create '%s'", stage);
   }
   SUBQ_CALL(subq_error_agree(comm, err));
@@ -210,7 +291,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
     if (!err && !job->no_output) {
       char p[4096];
       err = subq_json_write(ctx->summary, subq_job_path(ctx, "summary.json", p, sizeof p));
-      if (!err) err = commit_stage_(stage, out);
+      if (!err) err = commit_stage_(stage, out, job->name);
     }
     if (!err && summary_out) *summary_out = strdup(subq_json_text(ctx->summary));
   }
