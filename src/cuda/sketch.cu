@@ -220,9 +220,15 @@ int host_apply(dbuf<char> &dx, dbuf<char> &dy, size_t n, int din, int dout, cons
   return 0;
 }
 
+// Synchronous upload (the library's stream is non-blocking: cudaMemcpy on the legacy
+// stream would not order it, so the copy goes on that stream and is waited for).
 template <typename T> int upload(dbuf<T> &dst, const T *src, size_t n) {
+  cublasHandle_t h = nullptr;
+  cudaStream_t st = nullptr;
+  SUBQ_CALL(handle(&h, &st));
   SUBQ_CALL(dst.alloc(n));
-  CU_CALL(cudaMemcpy(dst.p, src, n * sizeof(T), cudaMemcpyHostToDevice));
+  CU_CALL(cudaMemcpyAsync(dst.p, src, n * sizeof(T), cudaMemcpyHostToDevice, st));
+  CU_CALL(cudaStreamSynchronize(st));
   return 0;
 }
 

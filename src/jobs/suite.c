@@ -37,15 +37,17 @@ static int run_(subq_job_ctx_t *ctx) {
   if (slash) *slash = 0;
   for (int i = 0; i < n && !err; i++) {
     const subq_job_t *job = subq_job_find(names[i]);
-    char a_cfg[2100], a_out[2200], a_seed[64];
+    char a_cfg[2100], a_out[2200], a_seed[64], a_dev[32];
     snprintf(a_cfg, sizeof a_cfg, "--config=%s", cfg);
     snprintf(a_out, sizeof a_out, "--out=%s/%s", out, job->name);
     snprintf(a_seed, sizeof a_seed, "--seed=%llu", (unsigned long long)ctx->seed);
-    char *argv[] = {a_cfg, a_out, a_seed};
+    /* The device the suite resolved (auto has already fallen back, once). */
+    snprintf(a_dev, sizeof a_dev, "--device=%s", subq_device_name(ctx->device));
+    char *argv[] = {a_cfg, a_out, a_seed, a_dev};
     if (ctx->rank == 0) printf("[%d/%d] %s\n", i + 1, n, job->name), fflush(stdout);
     double t = subq_wtime();
     char *sum = NULL;
-    err = subq_job_execute(ctx->comm, job, 3, argv, &sum);
+    err = subq_job_execute(ctx->comm, job, 4, argv, &sum);
     t = subq_wtime() - t;
     if (!err) {
       subq_job_table(ctx, job->name, "ok  %.2f s  -> %s/%s", t, out, job->name);
