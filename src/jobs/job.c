@@ -20,6 +20,15 @@ const subq_opt_spec_t subq_job_common_opts[] = {
     {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run: cuda binds device (local rank mod count); auto falls back to cpu with a notice", "cpu|cuda|auto", 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
+/* The jobs whose hot paths run on --device=cuda (docs/gpu.md); the others run on the cpu
+ * after a notice.  A job that gains a CUDA path adds its name here. */
+static int has_cuda_path_(const subq_job_t *job) {
+  static const char *const names[] = {"levscores", "polysketch", "suite", "info"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(job->name, names[i])) return 1;
+  return 0;
+}
+
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
   double m;
   SUBQ_CALL(subq_time_max(ctx->comm, t, &m));
@@ -190,6 +199,11 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
     goto done;
   }
   if (err) goto done;
+  if (ctx->device == SUBQ_DEVICE_CUDA && !has_cuda_path_(job)) {
+    subq_log(SUBQ_LOG_INFO, "subq %s: no CUDA path in this job yet: running on the cpu",
+             job->name);
+    ctx->device = SUBQ_DEVICE_CPU;
+  }
   if (ctx->rank == 0) err = subq_json_create(&ctx->summary);
   if (!err && ctx->rank == 0) err = summary_header_(ctx, job);
   err = subq_error_agree(comm, err);
