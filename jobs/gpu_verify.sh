@@ -11,7 +11,7 @@
 #   SKIP_BUILD=1 ...                     # reuse an existing build-cuda
 #
 # Environment: BUILD_DIR (default build-cuda), OUT (default results/gpu/<UTC date>),
-# NP_CPU (ranks of the CPU reference runs, default nproc up to 16), DEADLINE_S (default
+# NP_CPU (ranks of the CPU reference runs, default the cores up to 16), DEADLINE_S (default
 # 540: later steps are skipped once this much time has passed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ OUT=${OUT:-results/gpu/$DATE}
 BUILD=${BUILD_DIR:-build-cuda}
 QUICK=${QUICK:-0}
 DEADLINE_S=${DEADLINE_S:-540}
-NCPU=$(nproc)
+NCPU=$(getconf _NPROCESSORS_ONLN)   # not nproc: it honours OMP_NUM_THREADS=1 (tools/env.sh)
 NP_CPU=${NP_CPU:-$(( NCPU < 16 ? NCPU : 16 ))}
 mkdir -p "$OUT"
 : > "$OUT/steps.csv"
@@ -54,7 +54,7 @@ step() {
   echo "host: $(hostname), $NCPU cores, $(free -g 2>/dev/null | awk '/Mem:/ {print $2 " GiB"}')"
   echo "nvcc: $(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || echo none)"
   (nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>/dev/null | grep release
-  nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv 2>&1 || echo "nvidia-smi: not available"
+  nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv 2>/dev/null || echo "nvidia-smi: not available"
 } > "$OUT/machine.txt" 2>&1
 log "machine: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1 || true)$(command -v nvidia-smi > /dev/null || echo 'no nvidia-smi')"
 
@@ -74,7 +74,7 @@ fi
 
 # ---- 2. tests: GPU agreement and device selection ------------------------------------
 step info 60 "${MPI[@]}" -np 2 "$SUBQ" info --device=cuda --peak
-step tests_cuda 300 bash -c "cd '$BUILD' && ctest -L cuda -R 'cuda|device' --output-on-failure --timeout 240"
+step tests_cuda 300 bash -c "cd '$BUILD' && ctest -L cuda -V --timeout 240"
 # ctest counts a skipped test as passed: without a visible device the run proves nothing.
 if grep -q 'Skipped' "$OUT/tests_cuda.txt" 2>/dev/null; then
   log "tests_cuda: the GPU tests were SKIPPED (no CUDA device visible): nothing verified"
