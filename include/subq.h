@@ -14,4 +14,5 @@
 #include "subq/attn.h"
 #include "subq/quant.h"
 #include "subq/kde.h"
+#include "subq/levatt.h"
 #endif
