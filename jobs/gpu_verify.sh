@@ -83,7 +83,7 @@ fi
 step tests_device 120 bash -c "cd '$BUILD' && ctest -R 'device' --output-on-failure --timeout 100"
 
 # ---- 3. leverage scores --------------------------------------------------------------
-if [ "$QUICK" = 1 ]; then LN=1048576; else LN=4194304; fi
+if [ "$QUICK" = 1 ]; then LN=1048576; else LN=2097152; fi
 step bench_lev_cuda 120 "${MPI[@]}" -np 1 "$BUILD/tests/lev/subq_bench_levscores" "$LN" 64 3 --device=cuda
 step bench_lev_cpu 180 "${MPI[@]}" -np "$NP_CPU" "$BUILD/tests/lev/subq_bench_levscores" "$LN" 64 2
 for dev in cuda cpu; do
