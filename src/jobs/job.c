@@ -194,6 +194,7 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
 int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
                      char **summary_out) {
   /* On the heap: `suite` runs jobs from inside a job. */
+  subq_error_clear(); /* a new job starts with no message left from an earlier one */
   subq_job_ctx_t *ctx = calloc(1, sizeof *ctx);
   SUBQ_CHECK(ctx, SUBQ_ERR_MEM, "out of memory");
   char out[2048] = "", stage[2048] = "";
