@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cuda/subq_cuda.h"
 #include "jobs/job.h"
 
 const subq_opt_spec_t subq_job_common_opts[] = {
@@ -18,8 +19,17 @@ const subq_opt_spec_t subq_job_common_opts[] = {
     {"out", SUBQ_OPT_STRING, NULL, "", "output directory (default out/<job>)", NULL, 0, 0},
     {"seed", SUBQ_OPT_INT, "42", "", "seed of the counter-based RNG", NULL, 0, 9.2e18},
     {"progress", SUBQ_OPT_FLAG, "0", "", "show progress with ETA even when stderr is not a terminal", NULL, 0, 0},
-    {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run (auto falls back to cpu)", "cpu|cuda|auto", 0, 0},
+    {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run: cuda binds device (local rank mod count); auto falls back to cpu with a notice", "cpu|cuda|auto", 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+
+/* The jobs whose hot paths run on --device=cuda (docs/gpu.md); the others run on the cpu
+ * after a notice.  A job that gains a CUDA path adds its name here. */
+static int has_cuda_path_(const subq_job_t *job) {
+  static const char *const names[] = {"levscores", "polysketch", "suite", "info"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(job->name, names[i])) return 1;
+  return 0;
+}
 
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
   double m;
@@ -192,6 +202,12 @@ static int summary_header_(subq_job_ctx_t *ctx, const subq_job_t *job) {
   SUBQ_CALL(subq_json_int(j, "ranks", ctx->size));
   SUBQ_CALL(subq_json_int(j, "threads", ctx->nthreads));
   SUBQ_CALL(subq_json_int(j, "seed", (long long)ctx->seed));
+  SUBQ_CALL(subq_json_str(j, "device", subq_device_name(ctx->device)));
+  if (ctx->device == SUBQ_DEVICE_CUDA) {
+    char name[256] = "";
+    if (subq_cuda_device_name(subq_device_bound(), name, sizeof name) == SUBQ_OK)
+      SUBQ_CALL(subq_json_str(j, "device_name_rank0", name));
+  }
   SUBQ_CALL(subq_json_begin(j, "options"));
   for (int i = 0; i < subq_opts_count(ctx->opts); i++) {
     const char *n, *v;
@@ -228,6 +244,13 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
   SUBQ_CALL(subq_opts_flag(o, "progress", &prog));
   ctx->seed = (uint64_t)seed;
   if (prog) subq_progress_enable(1);
+  /* --device: every rank resolves its own (local rank mod device count); the outcome is
+   * agreed, so --device=cuda without a device is an error on every rank. */
+  const char *dev = "cpu";
+  int local = 0;
+  SUBQ_CALL(subq_opts_string(o, "device", &dev));
+  SUBQ_CALL(subq_device_local_rank(comm, &local));
+  SUBQ_CALL(subq_error_agree(comm, subq_device_select(dev, local, &ctx->device)));
   if (job->no_output) return SUBQ_OK;
   const char *od = NULL;
   if (subq_opts_has(o, "out")) SUBQ_CALL(subq_opts_string(o, "out", &od));
@@ -268,6 +291,11 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
     goto done;
   }
   if (err) goto done;
+  if (ctx->device == SUBQ_DEVICE_CUDA && !has_cuda_path_(job)) {
+    subq_log(SUBQ_LOG_INFO, "subq %s: no CUDA path in this job yet: running on the cpu",
+             job->name);
+    ctx->device = SUBQ_DEVICE_CPU;
+  }
   if (ctx->rank == 0) err = subq_json_create(&ctx->summary);
   if (!err && ctx->rank == 0) err = summary_header_(ctx, job);
   err = subq_error_agree(comm, err);
