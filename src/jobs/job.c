@@ -138,6 +138,19 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
   SUBQ_CALL(subq_opts_flag(o, "progress", &prog));
   ctx->seed = (uint64_t)seed;
   if (prog) subq_progress_enable(1);
+  /* --device: resolved (and the GPU bound) on every rank, so that --device=cuda without a
+   * device is an error on every rank rather than a silent run on the CPU. */
+  const char *mode = "cpu";
+  SUBQ_CALL(subq_opts_string(o, "device", &mode));
+  if (strcmp(mode, "cpu") != 0) {
+    MPI_Comm node;
+    int local = 0;
+    subq_device_t dev;
+    SUBQ_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+    MPI_Comm_rank(node, &local);
+    MPI_Comm_free(&node);
+    SUBQ_CALL(subq_error_agree(comm, subq_device_select(mode, local, &dev)));
+  }
   if (job->no_output) return SUBQ_OK;
   const char *od = NULL;
   if (subq_opts_has(o, "out")) SUBQ_CALL(subq_opts_string(o, "out", &od));
