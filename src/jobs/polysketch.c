@@ -18,7 +18,7 @@
 static const subq_opt_spec_t opts_[] = {
     SUBQ_KV_OPTS,
     {"data", SUBQ_OPT_STRING, NULL, "", "data spec instead of --kv (rows are tokens, used as q = k = v)", NULL, 0, 0},
-    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 0, 1e9},
+    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 1, 1e9},
     {"d", SUBQ_OPT_INT, "64", "", "synthetic head dimension", NULL, 1, 4096},
     {"r", SUBQ_OPT_INT, "32", "", "sketch size r (features; the kernel has r(r+1)/2)", NULL, 1, 4096},
     {"p", SUBQ_OPT_INT, "4", "", "polynomial degree p (even)", NULL, 2, 64},
@@ -155,6 +155,8 @@ static void free_in_(input_t *in) {
 static int load_(subq_job_ctx_t *ctx, input_t *in) {
   const subq_opts_t *o = ctx->opts;
   int err = SUBQ_OK;
+  SUBQ_CHECK(!(subq_opts_has(o, "kv") && subq_opts_has(o, "data")), SUBQ_ERR_ARG,
+             "options --kv and --data are mutually exclusive (give one input)");
   if (subq_opts_has(o, "kv")) {
     subq_kv_sel_t sel;
     SUBQ_CALL(subq_kvopts_open(ctx->comm, o, &sel));
