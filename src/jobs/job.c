@@ -1,6 +1,7 @@
 /* Running a job: options, staging directory, collective error agreement, atomic commit of
  * the output files and summary.json, the human table on rank 0. */
 #include <dirent.h>
+#include <errno.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,11 +18,22 @@ const subq_opt_spec_t subq_job_common_opts[] = {
     {"seed", SUBQ_OPT_INT, "42", "", "seed of the counter-based RNG", NULL, 0, 9.2e18},
     {"progress", SUBQ_OPT_FLAG, "0", "", "show progress with ETA even when stderr is not a terminal", NULL, 0, 0},
     {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run (auto falls back to cpu)", "cpu|cuda|auto", 0, 0},
+    {"fault", SUBQ_OPT_STRING, NULL, "",
+     "testing: RANK:PHASE makes that rank fail in that phase (a phase of summary.json "
+     "phases_s, or start|commit)", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+
+/* The injected fault of --fault on this rank in phase `name` (0 when none). */
+static int fault_(const subq_job_ctx_t *ctx, const char *name) {
+  if (ctx->fault_rank != ctx->rank || strcmp(ctx->fault_phase, name) != 0) return SUBQ_OK;
+  return SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase '%s' (--fault=%d:%s)", name,
+                   ctx->fault_rank, name);
+}
 
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
   double m;
   SUBQ_CALL(subq_time_max(ctx->comm, t, &m));
+  SUBQ_CALL(subq_error_agree(ctx->comm, fault_(ctx, name)));
   if (ctx->nphases < 16) {
     ctx->phase_name[ctx->nphases] = name;
     ctx->phase_s[ctx->nphases++] = m;
@@ -77,21 +89,41 @@ static void remove_stage_(const char *stage) {
   rmdir(stage);
 }
 
-/* Move every file of stage into out (rename: atomic per file), then remove stage. */
-static int commit_stage_(const char *stage, const char *out) {
+/* Move every file of stage into out (rename: atomic per file), then remove stage.  The
+ * old summary.json goes first and the new one comes last, so a summary.json in out means
+ * that every file of that run is there: a commit cut short (or the injected fault
+ * `fault`, after the first file) leaves out without summary.json, and a rerun replaces
+ * it. */
+static int commit_stage_(const char *stage, const char *out, int fault) {
   DIR *d = opendir(stage);
   SUBQ_CHECK(d, SUBQ_ERR_IO, "cannot read staging directory '%s'", stage);
   struct dirent *e;
   char a[4096], b[4096];
-  int err = SUBQ_OK;
-  while ((e = readdir(d)) && !err) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+  int err = SUBQ_OK, moved = 0;
+  snprintf(b, sizeof b, "%s/summary.json", out);
+  if (unlink(b) != 0 && errno != ENOENT) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot remove '%s'", b);
+  while (!err && (e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+        !strcmp(e->d_name, "summary.json"))
+      continue;
+    if (fault && moved) {
+      err = SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase 'commit' after %d file(s)",
+                      moved);
+      break;
+    }
     snprintf(a, sizeof a, "%s/%s", stage, e->d_name);
     snprintf(b, sizeof b, "%s/%s", out, e->d_name);
     if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
+    moved++;
   }
   closedir(d);
-  rmdir(stage);
+  if (!err && fault) err = SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase 'commit'");
+  if (!err) {
+    snprintf(a, sizeof a, "%s/summary.json", stage);
+    snprintf(b, sizeof b, "%s/summary.json", out);
+    if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
+  }
+  if (!err) rmdir(stage);
   return err;
 }
 
@@ -138,6 +170,16 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
   SUBQ_CALL(subq_opts_flag(o, "progress", &prog));
   ctx->seed = (uint64_t)seed;
   if (prog) subq_progress_enable(1);
+  ctx->fault_rank = -1;
+  if (subq_opts_has(o, "fault")) {
+    const char *f = NULL;
+    SUBQ_CALL(subq_opts_string(o, "fault", &f));
+    int n = 0;
+    SUBQ_CHECK(sscanf(f, "%d:%31[a-z_0-9-]%n", &ctx->fault_rank, ctx->fault_phase, &n) == 2 &&
+                   f[n] == 0 && ctx->fault_rank >= 0 && ctx->fault_rank < ctx->size,
+               SUBQ_ERR_ARG, "option --fault: expected RANK:PHASE with RANK in 0..%d, got '%s'",
+               ctx->size - 1, f);
+  }
   /* --device: resolved (and the GPU bound) on every rank, so that --device=cuda without a
    * device is an error on every rank rather than a silent run on the CPU. */
   const char *mode = "cpu";
@@ -194,7 +236,8 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   err = subq_error_agree(comm, err);
   if (err) goto done;
   double t0 = subq_wtime();
-  err = job->run(ctx);
+  err = subq_error_agree(comm, fault_(ctx, "start"));
+  if (!err) err = job->run(ctx);
   err = subq_error_agree(comm, err);
   double wall = subq_wtime() - t0, rss = (double)subq_peak_rss_bytes(), rssmax = rss;
   if (!err) err = subq_time_max(comm, wall, &wall);
@@ -205,7 +248,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
     if (!err && !job->no_output) {
       char p[4096];
       err = subq_json_write(ctx->summary, subq_job_path(ctx, "summary.json", p, sizeof p));
-      if (!err) err = commit_stage_(stage, out);
+      if (!err) err = commit_stage_(stage, out, ctx->fault_rank == 0 && !strcmp(ctx->fault_phase, "commit"));
     }
     if (!err && summary_out) *summary_out = strdup(subq_json_text(ctx->summary));
   }
