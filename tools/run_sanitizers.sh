@@ -16,5 +16,6 @@ export OMPI_MCA_mca_base_component_disable_dlclose=1 PMIX_MCA_mca_base_component
 export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1:detect_stack_use_after_return=0"
 export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export SUBQ_TIME_SCALE=4 # the script tests' own limits (ctest's are scaled in CMake)
 cd "${ASAN_BUILD_DIR:-build-asan}"
 ctest --output-on-failure -j 2 --timeout 900 -E '(_np3$|^test_install)'

@@ -11,6 +11,8 @@ FILTER=${2:-.}
 HERE=$(cd "$(dirname "$0")" && pwd)
 F="$HERE/files"
 MPIEXEC=${MPIEXEC:-mpiexec}
+# Slower builds (sanitizers) scale the limits: SUBQ_TIME_SCALE=4 tools/run_sanitizers.sh.
+S=${SUBQ_TIME_SCALE:-1}
 # Open MPI waits 1 s before killing the other ranks of a failed job; they exit anyway.
 export OMPI_MCA_odls_base_sigkill_timeout=0
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -29,9 +31,9 @@ while IFS=$'\t' read -r case rule expect args; do
   [[ "$args" == *--out=* ]] || argv+=("--out=$out")
   t0=$(date +%s)
   if [ "$NP" -eq 1 ]; then
-    timeout 30 "$SUBQ_BIN" "${argv[@]}" < /dev/null > "$T/log" 2>&1
+    timeout $((30 * S)) "$SUBQ_BIN" "${argv[@]}" < /dev/null > "$T/log" 2>&1
   else
-    timeout 30 "$MPIEXEC" --oversubscribe -np "$NP" "$SUBQ_BIN" "${argv[@]}" < /dev/null > "$T/log" 2>&1
+    timeout $((30 * S)) "$MPIEXEC" --oversubscribe -np "$NP" "$SUBQ_BIN" "${argv[@]}" < /dev/null > "$T/log" 2>&1
   fi
   rc=$?
   dt=$(( $(date +%s) - t0 ))
@@ -46,7 +48,7 @@ while IFS=$'\t' read -r case rule expect args; do
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then bad "timed out (hang?)"; continue; fi
   if [ $rc -eq 0 ]; then bad "exited 0"; continue; fi
   if [ $rc -ge 128 ]; then bad "killed by a signal (rc=$rc)"; continue; fi
-  [ $dt -le 15 ] || bad "took $dt s to fail"
+  [ $dt -le $((15 * S)) ] || bad "took $dt s to fail"
   for ((r = 0; r < NP; r++)); do
     grep -F "error (rank $r): " "$T/log" | grep -qF -- "$expect" \
       || { bad "rank $r did not print: $expect"; break; }
