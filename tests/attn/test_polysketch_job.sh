@@ -11,7 +11,7 @@ KV="$SUBQ_SOURCE_DIR/data/kv/smollm2-135m-gpl3"
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 for np in 1 3; do
-  if [ $np -eq 1 ]; then run=(timeout 120); else run=(mpi $np); fi
+  if [ $np -eq 1 ]; then run=(timeout $((120 * ${SUBQ_TIME_SCALE:-1}))); else run=(mpi $np); fi
   "${run[@]}" "$SUBQ_BIN" polysketch --kv="$KV" --layer=20 --head=4 --r=16 --block=128 \
       --out="$T/kv$np" > "$T/e$np" 2>&1
   ok $? "polysketch on the KV dump at np=$np exits 0"
