@@ -11,4 +11,6 @@
 #include "subq/kv.h"
 #include "subq/sketch.h"
 #include "subq/attn.h"
+#include "subq/quant.h"
+#include "subq/kde.h"
 #endif

@@ -56,7 +56,8 @@ void subq_error_clear(void);
  * result; every rank gets back the same code: 0 when all ranks succeeded, otherwise the
  * code of the lowest failing rank, and that rank's message (prefixed "rank R: ") is
  * copied to every rank's error buffer so each can print it.  Must be called by all ranks
- * of comm.  Returns SUBQ_ERR_MPI if the agreement itself fails. */
+ * of comm.  On success everywhere the local message is cleared (a handled error leaves
+ * no stale trace behind).  Returns SUBQ_ERR_MPI if the agreement itself fails. */
 int subq_error_agree(MPI_Comm comm, int local_err);
 
 #define SUBQ_CALL(expr)                                                                   \

@@ -92,7 +92,12 @@ int subq_error_agree(MPI_Comm comm, int local_err) {
   /* Lowest failing rank (size when none), and its code. */
   int mine = local_err ? rank : size, first = size;
   SUBQ_MPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
-  if (first == size) return SUBQ_OK;
+  if (first == size) {
+    /* The phase succeeded everywhere: a message left by an error that was handled on the
+     * way is stale, and must not prefix a later failure's trace. */
+    subq_error_clear();
+    return SUBQ_OK;
+  }
   struct {
     int code, agreed;
     char text[SUBQ_MSG_CAP];

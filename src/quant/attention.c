@@ -1,0 +1,89 @@
+/* Sequence-parallel decode attention over a compressed KV cache (design.md, PolarQuant
+ * row: "attention over the compressed cache, sharded by sequence over ranks").  Each rank
+ * scores its shard of keys from the codes (subq_quant_scores), and keeps, per query, the
+ * running max m, the sum l = sum_j exp(s_j - m) and o = sum_j exp(s_j - m) v^_j; the parts
+ * are merged with the log-sum-exp rule: M = max_r m_r, l = sum_r l_r e^{m_r - M},
+ * o = sum_r o_r e^{m_r - M}, O = o / l (as in FlashAttention / Flash-Decoding). */
+#include <cblas.h>
+
+#include "quant/quant_impl.h"
+
+static int local_(const subq_quant_t *qk, const subq_qtensor_t *K, const subq_quant_t *qv,
+                  const subq_qtensor_t *V, size_t nq, const float *Q, float scale, double *m,
+                  double *lo) {
+  const size_t n = K->n, d = (size_t)qk->dim;
+  for (size_t i = 0; i < nq; i++) m[i] = -INFINITY;
+  memset(lo, 0, nq * (d + 1) * sizeof(double));
+  if (n == 0 || nq == 0) return SUBQ_OK;
+  float *S = NULL, *Vd = NULL;
+  int err = subq_malloc(nq, n * sizeof(float), &S);
+  if (!err) err = subq_malloc(n, d * sizeof(float), &Vd);
+  if (!err) err = subq_quant_scores(qk, K, nq, Q, S);
+  if (!err) err = subq_quant_decode(qv, V, Vd);
+  if (!err) {
+    for (size_t i = 0; i < nq; i++) {
+      float *s = S + i * n;
+      double mx = -INFINITY;
+      for (size_t j = 0; j < n; j++) mx = fmax(mx, (double)(scale * s[j]));
+      double l = 0;
+      for (size_t j = 0; j < n; j++) {
+        s[j] = (float)exp((double)(scale * s[j]) - mx);
+        l += s[j];
+      }
+      m[i] = mx;
+      lo[i * (d + 1)] = l;
+    }
+    float *P = NULL;
+    err = subq_malloc(nq, d * sizeof(float), &P);
+    if (!err) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)d, (int)n, 1.0f, S,
+                  (int)n, Vd, (int)d, 0.0f, P, (int)d);
+      for (size_t i = 0; i < nq; i++)
+        for (size_t c = 0; c < d; c++) lo[i * (d + 1) + 1 + c] = P[i * d + c];
+    }
+    subq_free(&P);
+  }
+  subq_free(&S);
+  subq_free(&Vd);
+  if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  return SUBQ_OK;
+}
+
+int subq_quant_attention(const subq_quant_t *qk, const subq_qtensor_t *K,
+                         const subq_quant_t *qv, const subq_qtensor_t *V, size_t nq,
+                         const float *Q, float scale, float *O, MPI_Comm comm) {
+  int err = 0;
+  if (!qk || !K || !qv || !V || (nq && (!Q || !O)))
+    err = SUBQ_FAIL(SUBQ_ERR_ARG, "NULL argument");
+  else if (K->n != V->n)
+    err = SUBQ_FAIL(SUBQ_ERR_ARG, "key shard has %zu rows, value shard %zu", K->n, V->n);
+  else if (qk->dim != qv->dim)
+    err = SUBQ_FAIL(SUBQ_ERR_ARG, "key dim %d != value dim %d", qk->dim, qv->dim);
+  const size_t d = err ? 0 : (size_t)qk->dim, w = d + 1;
+  double *m = NULL, *lo = NULL, *M = NULL;
+  if (!err) err = SUBQ_ALLOC(m, nq);
+  if (!err) err = SUBQ_ALLOC(M, nq);
+  if (!err) err = subq_malloc(nq, w * sizeof(double), &lo);
+  if (!err) err = local_(qk, K, qv, V, nq, Q, scale, m, lo);
+  err = subq_error_agree(comm, err);
+  if (!err && MPI_Allreduce(m, M, (int)nq, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
+    err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce(max) failed");
+  if (!err) {
+    for (size_t i = 0; i < nq; i++) {
+      /* An empty shard (m = -inf) contributes nothing: no -inf - -inf. */
+      double f = m[i] == -INFINITY ? 0.0 : exp(m[i] - M[i]);
+      for (size_t c = 0; c < w; c++) lo[i * w + c] *= f;
+    }
+    if (MPI_Allreduce(MPI_IN_PLACE, lo, (int)(nq * w), MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS)
+      err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce(sum) failed");
+  }
+  if (!err)
+    for (size_t i = 0; i < nq; i++)
+      for (size_t c = 0; c < d; c++)
+        O[i * d + c] = lo[i * w] > 0 ? (float)(lo[i * w + 1 + c] / lo[i * w]) : 0.0f;
+  subq_free(&m);
+  subq_free(&M);
+  subq_free(&lo);
+  if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  return SUBQ_OK;
+}

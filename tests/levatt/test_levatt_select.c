@@ -1,0 +1,217 @@
+/* LevAttention universal set (Kannan et al. 2024, arXiv 2410.05462, Section 3): leverage
+ * scores against an SVD of the explicit (tensor-power) key matrix; the theorem (every
+ * A_ij >= eps has j in U, fraction exactly 1); |U| <= rank/eps; streaming (small chunks)
+ * equals in-memory; keys sharded over np = 1, 2, 3 give the reference U; top-k; bad input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "levatt_ref.h"
+#include "subq/lev.h"
+#include "subq/levatt.h"
+
+static int rank_, size_;
+
+/* Gaussian keys with Pareto(1.5) norms: a few outlier keys carry heavy attention. */
+static void pareto_keys(size_t n, size_t d, uint64_t seed, double *K) {
+  for (size_t j = 0; j < n; j++) {
+    double r = pow(subq_rng_uniform(seed, 2, j), -1.0 / 1.5);
+    for (size_t c = 0; c < d; c++) K[j * d + c] = r * subq_rng_gauss(seed, 1, j * d + c);
+  }
+}
+
+static void gauss(size_t n, uint64_t seed, double *X) {
+  for (size_t i = 0; i < n; i++) X[i] = subq_rng_gauss(seed, 3, i);
+}
+
+/* One case: library (sharded, chunk 7 and in-memory) vs the dense reference. */
+static void run_case(const char *name, size_t n, size_t d, const double *K, size_t nq,
+                     const double *Q, const subq_levatt_opts_t *o, int want_heavy, double tol) {
+  size_t D = d, r0, nl;
+  int m = o->p / 2;
+  for (int t = 1; t < m; t++) D *= d;
+  double *T = malloc(n * D * sizeof *T), *tref = malloc(n * sizeof *tref);
+  ref_tensor(n, d, m, K, T);
+  size_t rref = ref_leverage(n, D, T, tref);
+  ref_block(n, size_, rank_, &r0, &nl);
+  double *tau = malloc((nl ? nl : 1) * sizeof *tau), *tau2 = malloc((nl ? nl : 1) * sizeof *tau2);
+  int64_t *U = NULL, *U2 = NULL;
+  size_t nU = 0, nU2 = 0;
+  subq_levatt_info_t info, info2;
+  CHECK_OK(subq_levatt_universal(MPI_COMM_WORLD, o, d, nl, K + r0 * d, r0, 7, tau, &U, &nU, &info));
+  CHECK_OK(subq_levatt_universal(MPI_COMM_WORLD, o, d, nl, K + r0 * d, r0, 0, tau2, &U2, &nU2, &info2));
+  /* scores vs SVD; streaming vs in-memory */
+  double err = 0, err2 = 0;
+  for (size_t j = 0; j < nl; j++) {
+    err = fmax(err, fabs(tau[j] - tref[r0 + j]));
+    err2 = fmax(err2, fabs(tau[j] - tau2[j]));
+  }
+  CHECK(err < tol);
+  CHECK(err2 < tol);
+  CHECK(info.rank == rref);
+  /* p = 2: the in-memory, non-streaming leverage scores of subq/lev.h (TSQR + SVD of the
+   * row-distributed K) give the same scores */
+  if (o->p == 2) {
+    subq_dmat_t *A = NULL;
+    CHECK_OK(subq_dmat_create(MPI_COMM_WORLD, n, d, SUBQ_F64, &A));
+    if (A && A->nloc == nl && A->r0 == r0) {
+      memcpy(A->data, K + r0 * d, nl * d * sizeof(double));
+      subq_lev_opts_t lo;
+      subq_lev_opts_default(&lo);
+      double *tq = malloc((nl ? nl : 1) * sizeof *tq), eq = 0;
+      CHECK_OK(subq_leverage_scores(A, &lo, tq, NULL));
+      for (size_t j = 0; j < nl; j++) eq = fmax(eq, fabs(tau[j] - tq[j]));
+      CHECK(eq < tol);
+      free(tq);
+    } else {
+      CHECK(0);
+    }
+    subq_dmat_destroy(&A);
+  }
+  CHECK_CLOSE(info.sum_scores, (double)rref, tol * (double)n);
+  CHECK(info.n == n);
+  /* the reference U: threshold or top-k of the SVD scores; near-ties are reported */
+  size_t nref = 0, ties = 0;
+  int64_t *Uref = malloc(n * sizeof *Uref);
+  if (o->topk == 0) {
+    for (size_t j = 0; j < n; j++) {
+      if (tref[j] >= o->eps) Uref[nref++] = (int64_t)j;
+      if (fabs(tref[j] - o->eps) < 1e-9) ties++;
+    }
+  } else {
+    char *used = calloc(n, 1);
+    for (size_t t = 0; t < o->topk; t++) {
+      size_t b = n;
+      for (size_t j = 0; j < n; j++)
+        if (!used[j] && (b == n || tref[j] > tref[b])) b = j;
+      used[b] = 1;
+    }
+    for (size_t j = 0; j < n; j++) if (used[j]) Uref[nref++] = (int64_t)j;
+    free(used);
+  }
+  CHECK(ties == 0);
+  CHECK(nU == nref && nU2 == nU);
+  int same = nU == nref && nU2 == nU;
+  for (size_t t = 0; same && t < nU; t++) same = U[t] == Uref[t] && U2[t] == U[t];
+  CHECK(same);
+  CHECK((double)nU <= info.bound);
+  if (o->topk == 0) CHECK((double)nU <= (double)rref / o->eps);
+  /* the theorem: heavy entries all covered */
+  size_t heavy = 0, missed = 0;
+  if (o->topk == 0) {
+    ref_heavy(nq, n, d, o->p, Q, K, o->eps, U, nU, &heavy, &missed);
+    CHECK(missed == 0);
+    if (want_heavy) CHECK(heavy > 0);
+  }
+  CHECK(info.workspace_bytes > 0);
+  if (rank_ == 0)
+    printf("%-14s n=%zu d=%zu p=%d eps=%g topk=%zu: rank %zu, |U| = %zu (bound %.0f), heavy %zu, "
+           "missed %zu, max |tau - svd| %.1e, workspace %zu B\n", name, n, d, o->p, o->eps,
+           o->topk, info.rank, nU, info.bound, heavy, missed, err, info.workspace_bytes);
+  free(T); free(tref); free(tau); free(tau2); free(Uref);
+  subq_free(&U);
+  subq_free(&U2);
+}
+
+int main(int argc, char **argv) {
+  subq_init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  subq_levatt_opts_t o;
+  subq_levatt_opts_default(&o);
+  size_t n = 400, d = 8, nq = 60;
+  double *K = malloc(1000 * 16 * sizeof *K), *Q = malloc(200 * 16 * sizeof *Q);
+
+  /* A: random keys with outliers, p = 2 */
+  pareto_keys(n, d, 7, K);
+  gauss(nq * d, 8, Q);
+  o.eps = 0.05;
+  run_case("pareto", n, d, K, nq, Q, &o, 1, 1e-10);
+  o.eps = 0.2;
+  run_case("pareto", n, d, K, nq, Q, &o, 1, 1e-10);
+  /* top-k (the paper's ViT experiments keep the top 32 per head) */
+  o.eps = 0;
+  o.topk = 20;
+  run_case("pareto-topk", n, d, K, nq, Q, &o, 0, 1e-10);
+  o.topk = 0;
+
+  /* B: adversarial: one huge key, 60 duplicates, 5 zero keys; queries along the duplicate.
+   * The Gram method squares cond(K) (~1e6 here): scores are accurate to ~cond^2 * 2^-52. */
+  n = 300, d = 6;
+  gauss(n * d, 9, K);
+  for (size_t c = 0; c < d; c++) K[17 * d + c] *= 1e6;
+  for (size_t j = 100; j < 160; j++) memcpy(K + j * d, K + 99 * d, d * sizeof *K);
+  for (size_t j = 200; j < 205; j++) memset(K + j * d, 0, d * sizeof *K);
+  gauss(nq * d, 10, Q);
+  for (size_t i = 0; i < 10; i++) memcpy(Q + i * d, K + 99 * d, d * sizeof *K);
+  o.eps = 0.01;
+  run_case("adversarial", n, d, K, nq, Q, &o, 1, 1e-6);
+
+  /* C: rank-deficient: keys in a 4-dimensional subspace of R^10 */
+  n = 200, d = 10;
+  double B[4 * 10], G[200 * 4];
+  gauss(40, 11, B);
+  pareto_keys(200, 4, 12, G);
+  for (size_t j = 0; j < n; j++)
+    for (size_t c = 0; c < d; c++) {
+      double s = 0;
+      for (int t = 0; t < 4; t++) s += G[j * 4 + t] * B[t * d + c];
+      K[j * d + c] = s;
+    }
+  gauss(nq * d, 13, Q);
+  o.eps = 0.05;
+  run_case("rank-deficient", n, d, K, nq, Q, &o, 1, 1e-10);
+
+  /* D: p = 4 from the tensor power (symmetric reduction D = 10 vs the full 16 columns) */
+  n = 300, d = 4;
+  pareto_keys(n, d, 14, K);
+  gauss(nq * d, 15, Q);
+  o.p = 4;
+  o.eps = 0.05;
+  run_case("pareto-p4", n, d, K, nq, Q, &o, 1, 1e-10);
+  o.p = 6; /* D = C(6,3) = 20 of 64 */
+  run_case("pareto-p6", n, d, K, nq, Q, &o, 1, 1e-10);
+  o.p = 2;
+
+  /* E: n < d: every key has tau = 1 (documented: U = all keys) */
+  n = 5, d = 8;
+  gauss(n * d, 16, K);
+  gauss(nq * d, 17, Q);
+  o.eps = 0.5;
+  run_case("n<d", n, d, K, nq, Q, &o, 1, 1e-10);
+
+  /* F: bad input */
+  subq_levatt_t *L = NULL;
+  o.eps = 0;
+  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 8, &o, &L), SUBQ_ERR_ARG, "eps must be in (0, 1), got 0");
+  o.eps = 1;
+  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 8, &o, &L), SUBQ_ERR_ARG, "eps must be in (0, 1), got 1");
+  o.eps = 0.1;
+  o.p = 3;
+  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 8, &o, &L), SUBQ_ERR_ARG, "even p");
+  o.p = 6;
+  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 64, &o, &L), SUBQ_ERR_UNSUPPORTED, "pending");
+  o.p = 2;
+  o.eps = 0.1;
+  o.topk = 3;
+  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 8, &o, &L), SUBQ_ERR_ARG, "not both");
+  o.eps = 0;
+  o.topk = 6;
+  int64_t *U = NULL;
+  size_t nU = 0;
+  n = 5;
+  size_t r0, nl;
+  ref_block(n, size_, rank_, &r0, &nl);
+  CHECK_ERR(subq_levatt_universal(MPI_COMM_WORLD, &o, d, nl, K + r0 * d, r0, 0, NULL, &U, &nU, NULL),
+            SUBQ_ERR_ARG, "topk = 6 exceeds the number of keys n = 5");
+  o.topk = 0;
+  o.eps = 0.1;
+  K[3 * d + 2] = NAN; /* on the rank that owns key 3 only: agreed on every rank */
+  CHECK_ERR(subq_levatt_universal(MPI_COMM_WORLD, &o, d, nl, K + r0 * d, r0, 0, NULL, &U, &nU, NULL),
+            SUBQ_ERR_NUMERIC, "non-finite");
+  CHECK(U == NULL);
+  free(K);
+  free(Q);
+  CHECK_FINISH();
+}
