@@ -152,6 +152,16 @@ static void free_in_(input_t *in) {
   subq_free(&in->V);
 }
 
+/* Agree on the outcome of loading; on error every rank frees its inputs. */
+static int agree_in_(subq_job_ctx_t *ctx, input_t *in, int err) {
+  err = subq_error_agree(ctx->comm, err);
+  if (err) {
+    free_in_(in);
+    return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  }
+  return SUBQ_OK;
+}
+
 static int load_(subq_job_ctx_t *ctx, input_t *in) {
   const subq_opts_t *o = ctx->opts;
   int err = SUBQ_OK;
@@ -173,8 +183,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
     if (!err) err = subq_kv_load(sel.kv, 'k', sel.layer, sel.kv_head, in->t0, in->t1, in->K);
     if (!err) err = subq_kv_load(sel.kv, 'v', sel.layer, sel.kv_head, in->t0, in->t1, in->V);
     subq_kvopts_close(&sel);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   if (subq_opts_has(o, "data")) {
     const char *spec = NULL;
@@ -195,8 +204,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
       memcpy(in->V, in->Q, m * sizeof(double));
     }
     subq_source_close(&src);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   long n, d;
   SUBQ_CALL(subq_opts_int(o, "n", &n));
@@ -206,7 +214,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
   subq_kvopts_block(in->n, ctx->size, ctx->rank, &in->t0, &in->t1);
   snprintf(in->what, sizeof in->what, "synthetic gauss n=%ld d=%ld seed=%llu", n, d,
            (unsigned long long)ctx->seed);
-  SUBQ_CALL(subq_error_agree(ctx->comm, alloc_in_(in)));
+  SUBQ_CALL(agree_in_(ctx, in, alloc_in_(in)));
   synth_(in, ctx->seed);
   return SUBQ_OK;
 }
