@@ -3,6 +3,7 @@
 #ifndef SUBQ_H
 #define SUBQ_H
 #include "subq/core.h"
+#include "subq/comm.h"
 #include "subq/opts.h"
 #include "subq/io.h"
 #include "subq/dist.h"
@@ -13,4 +14,5 @@
 #include "subq/attn.h"
 #include "subq/quant.h"
 #include "subq/kde.h"
+#include "subq/levatt.h"
 #endif

@@ -131,9 +131,9 @@ int subq_mkdir_p(const char *path);
 /* A small JSON (RFC 8259) object builder for summary.json (keys in insertion order,
  * indented output).  Strings are escaped ('"', '\\', control characters); numbers are
  * written with the fewest of 15..17 significant digits that round-trip exactly; NaN and
- * Inf become null; a NULL string value becomes null.  Not collective, not thread-safe per
- * object.  Every adder returns SUBQ_ERR_ARG (NULL builder or key) or SUBQ_ERR_MEM, and
- * on error leaves the text unchanged. */
+ * Inf become null; a NULL string value becomes null; arrays hold values, objects or
+ * arrays.  Not collective, not thread-safe per object.  Every adder returns SUBQ_ERR_ARG
+ * (NULL builder or key) or SUBQ_ERR_MEM, and on error leaves the text unchanged. */
 typedef struct subq_json subq_json_t;
 int subq_json_create(subq_json_t **j);
 void subq_json_destroy(subq_json_t **j); /* accepts NULL and *j == NULL */
@@ -142,10 +142,22 @@ int subq_json_int(subq_json_t *j, const char *key, long long v);
 int subq_json_str(subq_json_t *j, const char *key, const char *v);
 int subq_json_bool(subq_json_t *j, const char *key, int v);
 int subq_json_num_array(subq_json_t *j, const char *key, const double *v, size_t n);
-/* Nested object: begin, add fields, end (at most 32 levels; end without begin is
- * SUBQ_ERR_ARG). */
+/* Nested object: begin, add fields, end (at most 32 levels of objects and arrays; end
+ * without begin is SUBQ_ERR_ARG). */
 int subq_json_begin(subq_json_t *j, const char *key);
 int subq_json_end(subq_json_t *j);
+/* Array: begin_array(j, key), then elements, then end_array(j).  Elements are added with
+ * the same calls and key = NULL: subq_json_num(j, NULL, v) etc. for values,
+ * subq_json_begin(j, NULL) ... subq_json_end(j) for an object, begin_array(j, NULL) for a
+ * nested array.  A key inside an array, a NULL key inside an object, and ending an array
+ * with subq_json_end (or an object with subq_json_end_array) are SUBQ_ERR_ARG.  Output:
+ *   "per_layer": [
+ *     {
+ *       "layer": 0
+ *     }
+ *   ]                         (an empty array is written "[]"). */
+int subq_json_begin_array(subq_json_t *j, const char *key);
+int subq_json_end_array(subq_json_t *j);
 /* The text so far, with every open object closed ("{...}").  Valid until the next call
  * on j; NULL if out of memory. */
 const char *subq_json_text(subq_json_t *j);

@@ -15,8 +15,9 @@
  *
  * Streaming and distributed (paper, Section 4): keys arrive in chunks; pass 1 accumulates
  * the D x D Gram matrix G = Phi^T Phi (dsyrk), one MPI_Allreduce sums it over ranks holding
- * different key ranges, G is factored once (pivoted Cholesky, dpstrf, rank-revealing);
- * pass 2 scores each chunk (dtrsm) and keeps only the candidates of U.  Workspace is
+ * different key ranges, G is factored once (pivoted Cholesky, dpstrf, rank-revealing) into a
+ * D x r scoring matrix M = P L11^{-T}; pass 2 scores each chunk with one dgemm (Z = Phi M,
+ * tau = row norms of Z squared) and keeps only the candidates of U.  Workspace is
  * O(D^2 + chunk D + |U|) per rank, independent of n.
  *
  * Object life cycle (FFTW-like): create -> gram_add (pass 1, any number of chunks) ->
@@ -35,6 +36,33 @@ extern "C" {
 
 typedef struct subq_levatt subq_levatt_t;
 
+/* Features whose leverage scores define U (p = 2m).
+ * EXACT: the symmetric tensor power phi (D = C(d+m-1, m) <= max_features, else an error).
+ * SKETCH: a polynomial sketch of K^{(x)m} (include/subq/sketch.h): phi~(k) = k^{(x)m} S with
+ *   r = sketch_dim features, S the Gaussian degree-2 PolySketch (PolySketchFormer Alg. 1:
+ *   (kG1) .* (kG2)/sqrt(r)) for m <= 2 and TensorSketch (Pham-Pagh) for m >= 3: the
+ *   subq_polysketch_create(type, d, r, m, seed, SUBQ_LEVATT_SKETCH_STREAM) features, the
+ *   same on every rank.  Since phi~ = Phi_full S is a linear map of the tensor power, col(Phi~) is a
+ *   subspace of col(Phi), and the sketched scores tau~_j (diagonal of the projection onto
+ *   col(Phi~)) satisfy, for every key, tau~_j <= tau_j, with equality for all j exactly
+ *   when S keeps the rank (rank(Phi S) = rank(Phi); almost surely for the Gaussian sketch
+ *   when r >= rank(Phi)).  Error it adds: when r < rank(Phi) the scores are underestimated
+ *   (sum tau~ = rank(Phi S) <= r instead of rank(Phi)), so a key with tau_j >= eps may be
+ *   missed and the theorem's recall 1 for |x|^p no longer holds; |U| <= r/eps still does.
+ *   What the sketched U does guarantee exactly is the theorem for the sketched kernel
+ *   f~(q, k) = <phi~(q), phi~(k)>^2 (PolySketchFormer's self-tensored kernel when p = 4):
+ *   its weights satisfy A~_ij <= tau~_j, so every entry >= eps of that attention is in U.
+ *   Measured on a small case in tests/levatt/test_levatt_sketch.c (relative error of tau~
+ *   against the exact tensor-power tau).
+ * AUTO: EXACT when D <= max_features, else SKETCH. */
+#define SUBQ_LEVATT_SKETCH_STREAM 0x1E7A0u
+
+typedef enum {
+  SUBQ_LEVATT_FEATURES_AUTO = 0,
+  SUBQ_LEVATT_FEATURES_EXACT = 1,
+  SUBQ_LEVATT_FEATURES_SKETCH = 2
+} subq_levatt_features_t;
+
 typedef struct {
   int p;               /* even power of f(x) = |x|^p: 2, 4, 6, ... (default 2) */
   double eps;          /* threshold selection U = {j : tau_j >= eps}, 0 < eps < 1;
@@ -42,14 +70,17 @@ typedef struct {
   size_t topk;         /* top-k selection by tau (ties: smaller global index first),
                           used when eps == 0 (default 0) */
   size_t max_features; /* largest D = C(d+p/2-1, p/2) formed exactly (default 4096); above
-                          it create fails with SUBQ_ERR_UNSUPPORTED (the polynomial-sketch
-                          path of the paper's Section 3 is pending) */
+                          it the features are sketched (features = AUTO) */
+  int features;        /* subq_levatt_features_t (default AUTO) */
+  size_t sketch_dim;   /* r, features of the sketch path (0: max_features) */
+  uint64_t seed;       /* seed of the sketch (default 0); the same on every rank */
 } subq_levatt_opts_t;
 
 /* Figures of a selection, identical on every rank after subq_levatt_select. */
 typedef struct {
   size_t n;              /* keys scored, all ranks */
-  size_t d, features;    /* key dimension d and feature dimension D */
+  size_t d, features;    /* key dimension d and feature dimension D (r when sketched) */
+  int sketched;          /* 1: features from the polynomial sketch */
   size_t rank;           /* numerical rank of Phi (pivoted Cholesky of G, see factor) */
   double sum_scores;     /* sum_j tau_j over all keys (= rank up to rounding) */
   double max_score;      /* max_j tau_j */
@@ -59,13 +90,14 @@ typedef struct {
                                 independent of n (D^2 + chunk D + candidates) */
 } subq_levatt_info_t;
 
-/* Defaults: p 2, eps 0.01, topk 0, max_features 4096. */
+/* Defaults: p 2, eps 0.01, topk 0, max_features 4096, features AUTO, sketch_dim 0, seed 0. */
 void subq_levatt_opts_default(subq_levatt_opts_t *o);
 
 /* Collective over comm (arguments are expected equal on all ranks; the outcome is agreed):
  * a selection object for keys of dimension d.  Errors: SUBQ_ERR_ARG (d == 0; p odd or
  * < 2: "the tensor-power method needs an even p"; eps outside (0, 1) when topk == 0; eps
- * and topk both set), SUBQ_ERR_UNSUPPORTED (D > max_features), SUBQ_ERR_MEM. */
+ * and topk both set; bad features; sketch_dim > 2^20), SUBQ_ERR_UNSUPPORTED (D >
+ * max_features with features = EXACT), SUBQ_ERR_MEM. */
 int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
                        subq_levatt_t **L);
 /* Frees everything; accepts NULL and *L == NULL. */
@@ -79,9 +111,10 @@ int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K);
 
 /* Collective: MPI_Allreduce of G (D^2 doubles, the only communication of the method), then
  * on rank 0 the pivoted Cholesky P^T G P = L L^T (LAPACK dpstrf) with tolerance
- * max_diag(G) * max(n, D) * 2^-52, which stops at the numerical rank r; the factor is
- * broadcast so every rank scores with the same numbers.  Keys then score as
- * tau = || L11^{-1} (P^T phi(k))_{1:r} ||^2 (= phi^T G^+ phi for phi in range(G)).
+ * max_diag(G) * max(n, D) * 2^-52, which stops at the numerical rank r, then the explicit
+ * inverse of L11 (dtrtri) into M = P_{:,1:r} L11^{-T} (D x r), broadcast so every rank
+ * scores with the same numbers.  Keys then score as tau = || phi(k) M ||^2
+ * = || L11^{-1} (P^T phi(k))_{1:r} ||^2 (= phi^T G^+ phi for phi in range(G)).
  * Directions of Phi with squared singular value below the tolerance count as null (as in
  * the Gram method of subq_leverage_scores).  n = 0 gives r = 0 and all tau = 0.
  * Errors: SUBQ_ERR_ARG (twice), SUBQ_ERR_LAPACK, SUBQ_ERR_MPI; agreed over comm. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "subq/comm.h"
 #include "subq/core.h"
 
 #define SUBQ_MSG_CAP 4096
@@ -85,7 +86,7 @@ void subq_error_clear(void) {
   agreed_ = 0;
 }
 
-int subq_error_agree(MPI_Comm comm, int local_err) {
+static int agree_(MPI_Comm comm, int local_err) {
   int rank, size;
   if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS || MPI_Comm_size(comm, &size) != MPI_SUCCESS)
     return SUBQ_FAIL(SUBQ_ERR_MPI, "invalid communicator in error agreement");
@@ -122,4 +123,12 @@ int subq_error_agree(MPI_Comm comm, int local_err) {
   }
   agreed_ = 1;
   return pkt.code ? pkt.code : SUBQ_ERR_PEER;
+}
+
+/* Counted as control communication (include/subq/comm.h), not as the algorithm's. */
+int subq_error_agree(MPI_Comm comm, int local_err) {
+  subq_comm_control_begin();
+  int e = agree_(comm, local_err);
+  subq_comm_control_end();
+  return e;
 }

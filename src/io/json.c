@@ -20,6 +20,7 @@ struct subq_json {
   size_t len, cap;
   int depth;                          /* open nested objects (0 = only the top level) */
   unsigned char has[JSON_MAXDEPTH + 1]; /* level already has a field */
+  unsigned char arr[JSON_MAXDEPTH + 1]; /* level is an array (elements have no keys) */
   char *closed;                       /* text() result */
 };
 
@@ -88,14 +89,20 @@ static int put_indent(subq_json_t *j, int level) {
   return 0;
 }
 
-/* Separator, indentation and "key": for a new field at the current level.  On failure
- * the text is restored, so a failed call leaves the builder as it was. */
+/* Separator, indentation and "key": for a new field at the current level (an array
+ * element: separator and indentation only).  On failure the text is restored, so a failed
+ * call leaves the builder as it was. */
 static int put_key(subq_json_t *j, const char *key) {
-  SUBQ_CHECK(key, SUBQ_ERR_ARG, "JSON key is NULL");
+  if (j->arr[j->depth])
+    SUBQ_CHECK(!key, SUBQ_ERR_ARG, "JSON array elements have no key, got '%s'", key);
+  else
+    SUBQ_CHECK(key, SUBQ_ERR_ARG, "JSON key is NULL (only array elements have none)");
   if (j->has[j->depth]) SUBQ_CALL(put(j, ",", 1));
   SUBQ_CALL(put_indent(j, j->depth + 1));
-  SUBQ_CALL(put_string(j, key));
-  SUBQ_CALL(put(j, ": ", 2));
+  if (key) {
+    SUBQ_CALL(put_string(j, key));
+    SUBQ_CALL(put(j, ": ", 2));
+  }
   return 0;
 }
 
@@ -173,22 +180,25 @@ int subq_json_num_array(subq_json_t *j, const char *key, const double *v, size_t
   return 0;
 }
 
-int subq_json_begin(subq_json_t *j, const char *key) {
+static int open_(subq_json_t *j, const char *key, int array) {
   SUBQ_CHECK(j, SUBQ_ERR_ARG, "JSON builder is NULL");
   SUBQ_CHECK(j->depth < JSON_MAXDEPTH, SUBQ_ERR_ARG, "JSON objects nested deeper than %d "
              "(at key '%s')", JSON_MAXDEPTH, key ? key : "(null)");
-  FIELD(j, key, put(j, "{", 1));
+  FIELD(j, key, put(j, array ? "[" : "{", 1));
   j->depth++;
   j->has[j->depth] = 0;
+  j->arr[j->depth] = (unsigned char)array;
   return 0;
 }
 
-int subq_json_end(subq_json_t *j) {
+static int close_(subq_json_t *j, int array) {
   SUBQ_CHECK(j, SUBQ_ERR_ARG, "JSON builder is NULL");
-  SUBQ_CHECK(j->depth > 0, SUBQ_ERR_ARG, "subq_json_end without a matching subq_json_begin");
+  SUBQ_CHECK(j->depth > 0 && j->arr[j->depth] == array, SUBQ_ERR_ARG, "%s without a matching %s",
+             array ? "subq_json_end_array" : "subq_json_end",
+             array ? "subq_json_begin_array" : "subq_json_begin");
   size_t len0 = j->len;
   int rc = j->has[j->depth] ? put_indent(j, j->depth) : 0;
-  if (!rc) rc = put(j, "}", 1);
+  if (!rc) rc = put(j, array ? "]" : "}", 1);
   if (rc) {
     j->len = len0;
     j->buf[len0] = '\0';
@@ -197,6 +207,11 @@ int subq_json_end(subq_json_t *j) {
   j->depth--;
   return 0;
 }
+
+int subq_json_begin(subq_json_t *j, const char *key) { return open_(j, key, 0); }
+int subq_json_end(subq_json_t *j) { return close_(j, 0); }
+int subq_json_begin_array(subq_json_t *j, const char *key) { return open_(j, key, 1); }
+int subq_json_end_array(subq_json_t *j) { return close_(j, 1); }
 
 const char *subq_json_text(subq_json_t *j) {
   if (!j) return NULL;
@@ -211,7 +226,7 @@ const char *subq_json_text(subq_json_t *j) {
       p[k++] = '\n';
       for (int i = 0; i < d; i++) p[k++] = ' ', p[k++] = ' ';
     }
-    p[k++] = '}';
+    p[k++] = j->arr[d] ? ']' : '}';
   }
   p[k] = '\0';
   return p;

@@ -74,6 +74,16 @@ static int merge_specs_(const subq_job_t *job, subq_opt_spec_t **out) {
   return SUBQ_OK;
 }
 
+int subq_job_check_args(const subq_job_t *job, int argc, char **argv) {
+  subq_opt_spec_t *specs = NULL;
+  subq_opts_t *o = NULL;
+  SUBQ_CALL(merge_specs_(job, &specs));
+  int err = subq_opts_parse(specs, job->name, argc, argv, &o);
+  subq_opts_destroy(&o);
+  free(specs);
+  return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : 0;
+}
+
 /* Remove the staging directory and everything in it (flat). */
 static void remove_stage_(const char *stage) {
   DIR *d = opendir(stage);
@@ -216,6 +226,7 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
 int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
                      char **summary_out) {
   /* On the heap: `suite` runs jobs from inside a job. */
+  subq_error_clear(); /* a new job starts with no message left from an earlier one */
   subq_job_ctx_t *ctx = calloc(1, sizeof *ctx);
   SUBQ_CHECK(ctx, SUBQ_ERR_MEM, "out of memory");
   char out[2048] = "", stage[2048] = "";
@@ -235,14 +246,21 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   if (!err && ctx->rank == 0) err = summary_header_(ctx, job);
   err = subq_error_agree(comm, err);
   if (err) goto done;
+  subq_comm_counters_t c0, c1, dc;
+  subq_comm_snapshot(&c0);
   double t0 = subq_wtime();
-  err = subq_error_agree(comm, fault_(ctx, "start"));
+  err = subq_error_agree(comm, fault_(ctx, "start")); /* control communication */
   if (!err) err = job->run(ctx);
+  subq_comm_snapshot(&c1);
+  subq_comm_diff(&c0, &c1, &dc);
   err = subq_error_agree(comm, err);
   double wall = subq_wtime() - t0, rss = (double)subq_peak_rss_bytes(), rssmax = rss;
   if (!err) err = subq_time_max(comm, wall, &wall);
+  subq_comm_control_begin();
   if (!err && MPI_Allreduce(&rss, &rssmax, 1, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
     err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of peak memory failed");
+  subq_comm_control_end();
+  if (!err && !job->no_output) err = subq_error_agree(comm, subq_job_comm_summary(ctx, &dc));
   if (!err && ctx->rank == 0) {
     err = summary_footer_(ctx, wall, rssmax);
     if (!err && !job->no_output) {

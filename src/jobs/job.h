@@ -63,6 +63,16 @@ const char *subq_job_path(const subq_job_ctx_t *ctx, const char *file, char *buf
 int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
                      char **summary_out);
 
+/* Parse argv (after the job name) with the job's options, as subq_job_execute would, and
+ * discard the result: checks a suite entry before anything runs.  Not collective.
+ * Errors: as subq_opts_parse. */
+int subq_job_check_args(const subq_job_t *job, int argc, char **argv);
+
+/* Collective: add the "comm" object (this job's counted communication d, max and sum
+ * over ranks) to ctx->summary on rank 0 (src/jobs/job_comm.c).  Errors: SUBQ_ERR_MPI,
+ * SUBQ_ERR_MEM. */
+int subq_job_comm_summary(subq_job_ctx_t *ctx, const subq_comm_counters_t *d);
+
 /* Common options every job accepts (config, out, seed, progress, device). */
 extern const subq_opt_spec_t subq_job_common_opts[];
 

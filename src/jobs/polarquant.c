@@ -7,8 +7,11 @@
  * query head mapped to that KV head (GQA), causal per query:
  *   score_rel_err    |q K^T - q K^T_exact| / |q K^T_exact| over keys j <= i, with the
  *                    scores computed from the codes (subq_quant_scores);
- *   attn_out_rel_err |softmax(q K^T/sqrt d) V^ - exact| / |exact|;
- *   top1_agree, top8_agree  argmax / top-8 overlap of the attention distribution.
+ *   attn_out_rel_err |softmax(q K^T/sqrt d) V^ - exact| / |exact|, the scores from the
+ *                    codes, the exact output from the library's causal softmax attention
+ *                    (subq_attn, SUBQ_ATTN_SOFTMAX on MPI_COMM_SELF, once per query head);
+ *   top1_agree, top8_agree  argmax / top-8 overlap of the attention distribution (of the
+ *                    scores: softmax is monotone).
  * Averages are over layers, KV heads and queries.  Work units (layer, KV head) are dealt
  * round-robin over the ranks; each unit is computed by one rank, so the figures do not
  * depend on the number of ranks.  --gauss=N also quantizes N unit Gaussian vectors and
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #include "jobs/job.h"
+#include "subq/attn.h"
 #include "subq/quant.h"
 
 static const subq_opt_spec_t opts_[] = {
@@ -115,7 +119,8 @@ static int top8_(const float *p, size_t n, size_t *top) {
   return k;
 }
 
-/* Causal softmax rows of S (nsel x n, row r masked beyond pos[r]) scaled, in place. */
+/* Causal softmax rows of the scores from the codes, Sh (nsel x n, row r masked beyond
+ * pos[r]), scaled, in place. */
 static void softmax_rows_(float *S, size_t nsel, size_t n, const size_t *pos, float scale) {
   for (size_t r = 0; r < nsel; r++) {
     float *s = S + r * n, mx = -INFINITY;
@@ -135,7 +140,7 @@ static int unit_(const cfg_t *c, const subq_kv_t *kv, int lay, int h, const int 
   for (int g = 0; g < mt->n_q_heads; g++)
     if (mt->gqa[g] == h) qh[nqh++] = g;
   float *K = NULL, *V = NULL, *Kh = NULL, *Vh = NULL, *Q = NULL, *Qall = NULL;
-  float *S = NULL, *Sh = NULL, *O = NULL, *Oh = NULL;
+  float *S = NULL, *Sh = NULL, *O = NULL, *Oh = NULL, *Oex = NULL, *Oall = NULL;
   size_t *pos = NULL;
   subq_quant_t *kq = NULL, *vq = NULL;
   subq_qtensor_t *Kt = NULL, *Vt = NULL;
@@ -147,13 +152,26 @@ static int unit_(const cfg_t *c, const subq_kv_t *kv, int lay, int h, const int 
   if (!err) err = subq_malloc(nsel, d * sizeof(float), &Q);
   if (!err) err = subq_malloc(nsel, n * sizeof(float), &S);
   if (!err) err = subq_malloc(nsel, n * sizeof(float), &Sh);
-  if (!err) err = subq_malloc(nsel, d * sizeof(float), &O);
   if (!err) err = subq_malloc(nsel, d * sizeof(float), &Oh);
   if (!err) err = SUBQ_ALLOC(pos, nsel);
   if (!err) err = subq_kv_load_f32(kv, 'k', lay, h, 0, n, K);
   if (!err) err = subq_kv_load_f32(kv, 'v', lay, h, 0, n, V);
   for (size_t r = 0; r < nsel; r++) pos[r] = (r + 1) * n / nsel - 1;
   const float scale = 1.0f / sqrtf((float)d);
+  /* The exact reference: causal softmax attention of the library (subq_attn, one rank),
+   * once per query head, rows pos[r] kept in Oex (nqh x nsel x d). */
+  subq_attn_t *att = NULL;
+  if (!err) err = subq_malloc((size_t)nqh * nsel, d * sizeof(float), &Oex);
+  if (!err) err = subq_malloc(n, d * sizeof(float), &Oall);
+  if (!err) err = subq_attn_create(MPI_COMM_SELF, SUBQ_ATTN_SOFTMAX, (int)d, (int)d, &att);
+  if (!err) err = subq_attn_setup(att);
+  for (int g = 0; !err && g < nqh; g++) {
+    err = subq_kv_load_f32(kv, 'q', lay, qh[g], 0, n, Qall);
+    if (!err) err = subq_attn_apply_f32(att, n, Qall, K, V, Oall);
+    for (size_t r = 0; !err && r < nsel; r++)
+      memcpy(Oex + ((size_t)g * nsel + r) * d, Oall + pos[r] * d, d * sizeof(float));
+  }
+  subq_attn_destroy(&att);
   for (int m = 0; !err && m < NMETH; m++) {
     if (!use[m]) continue;
     double *R = res + m * NM, kb, vb;
@@ -183,19 +201,8 @@ static int unit_(const cfg_t *c, const subq_kv_t *kv, int lay, int h, const int 
         }
         R[M_SCORE] += s > 0 ? sqrt(e / s) : 0;
       }
-      softmax_rows_(S, nsel, n, pos, scale);
-      softmax_rows_(Sh, nsel, n, pos, scale);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nsel, (int)d, (int)n, 1.0f, S,
-                  (int)n, V, (int)d, 0.0f, O, (int)d);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nsel, (int)d, (int)n, 1.0f, Sh,
-                  (int)n, Vh, (int)d, 0.0f, Oh, (int)d);
+      /* Top-8 of the attention distribution = top-8 of the scores (softmax is monotone). */
       for (size_t r = 0; r < nsel; r++) {
-        double e = 0, s = 0;
-        for (size_t c2 = 0; c2 < d; c2++) {
-          e += (double)(O[r * d + c2] - Oh[r * d + c2]) * (O[r * d + c2] - Oh[r * d + c2]);
-          s += (double)O[r * d + c2] * O[r * d + c2];
-        }
-        R[M_OUT] += s > 0 ? sqrt(e / s) : 0;
         size_t ta[8], tb[8];
         int ka = top8_(S + r * n, pos[r] + 1, ta);
         top8_(Sh + r * n, pos[r] + 1, tb);
@@ -204,6 +211,18 @@ static int unit_(const cfg_t *c, const subq_kv_t *kv, int lay, int h, const int 
         for (int x = 0; x < ka; x++)
           for (int y = 0; y < ka; y++) hit += ta[x] == tb[y];
         R[M_TOP8] += (double)hit / ka;
+      }
+      softmax_rows_(Sh, nsel, n, pos, scale);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nsel, (int)d, (int)n, 1.0f, Sh,
+                  (int)n, Vh, (int)d, 0.0f, Oh, (int)d);
+      O = Oex + (size_t)g * nsel * d;
+      for (size_t r = 0; r < nsel; r++) {
+        double e = 0, s = 0;
+        for (size_t c2 = 0; c2 < d; c2++) {
+          e += (double)(O[r * d + c2] - Oh[r * d + c2]) * (O[r * d + c2] - Oh[r * d + c2]);
+          s += (double)O[r * d + c2] * O[r * d + c2];
+        }
+        R[M_OUT] += s > 0 ? sqrt(e / s) : 0;
         cnt++;
       }
     }
@@ -215,7 +234,8 @@ static int unit_(const cfg_t *c, const subq_kv_t *kv, int lay, int h, const int 
     subq_quant_destroy(&vq);
   }
   subq_free(&K), subq_free(&V), subq_free(&Kh), subq_free(&Vh), subq_free(&Q);
-  subq_free(&Qall), subq_free(&S), subq_free(&Sh), subq_free(&O), subq_free(&Oh);
+  subq_free(&Qall), subq_free(&S), subq_free(&Sh), subq_free(&Oh), subq_free(&Oex);
+  subq_free(&Oall);
   subq_free(&pos);
   if (err) {
     /* Name the layer and head (NaN/Inf in the cache, etc.). */
@@ -375,19 +395,19 @@ static int report_(subq_job_ctx_t *ctx, const int *use, const int *lay, int nl, 
     SUBQ_CALL(subq_json_begin(j, methods_[m]));
     SUBQ_CALL(emit_(j, csv, methods_[m], "all", avg, gmse[m]));
     SUBQ_CALL(subq_json_num(j, "gauss_unit_mse", gmse[m]));
-    SUBQ_CALL(subq_json_begin(j, "per_layer"));
+    SUBQ_CALL(subq_json_begin_array(j, "per_layer"));
     for (int l = 0; l < nl; l++) {
       char key[32];
       snprintf(key, sizeof key, "%d", lay[l]);
       memset(pl, 0, sizeof pl);
       for (int h = 0; h < nh; h++)
         for (int k = 0; k < NM; k++) pl[k] += res[((size_t)(l * nh + h) * NMETH + m) * NM + k] / nh;
-      SUBQ_CALL(subq_json_begin(j, key));
+      SUBQ_CALL(subq_json_begin(j, NULL));
       SUBQ_CALL(subq_json_int(j, "layer", lay[l]));
       SUBQ_CALL(emit_(j, csv, methods_[m], key, pl, NAN));
       SUBQ_CALL(subq_json_end(j));
     }
-    SUBQ_CALL(subq_json_end(j));
+    SUBQ_CALL(subq_json_end_array(j));
     SUBQ_CALL(subq_json_end(j));
     subq_job_table(ctx, methods_[m], "%6.3f %7.2f %9.2e %9.2e %9.2e %9.2e %6.3f %6.3f %9.2e",
                    avg[M_BITS], 16.0 / avg[M_BITS], avg[M_KMSE], avg[M_VMSE], avg[M_SCORE],

@@ -7,22 +7,24 @@ extern const subq_job_t subq_job_levscores;
 extern const subq_job_t subq_job_info;
 extern const subq_job_t subq_job_suite;
 extern const subq_job_t subq_job_polysketch;
-extern const subq_job_t subq_job_levattention;
+extern const subq_job_t subq_job_levattn;
 extern const subq_job_t subq_job_polarquant;
 extern const subq_job_t subq_job_kde;
 extern const subq_job_t subq_job_kernel_lra;
 extern const subq_job_t subq_job_kernel_eig;
+extern const subq_job_t subq_job_kernel_lra_bench;
 
 static const subq_job_t *const jobs_[] = {
     &subq_job_info,
     &subq_job_suite,
     &subq_job_levscores,
     &subq_job_polysketch,
-    &subq_job_levattention,
+    &subq_job_levattn,
     &subq_job_polarquant,
     &subq_job_kde,
     &subq_job_kernel_lra,
     &subq_job_kernel_eig,
+    &subq_job_kernel_lra_bench,
 };
 
 int subq_job_count(void) { return (int)(sizeof jobs_ / sizeof jobs_[0]); }

@@ -11,6 +11,7 @@
 
 #include "subq/core.h"
 #include "subq/levatt.h"
+#include "subq/sketch.h"
 
 enum { ST_GRAM = 0, ST_FACTORED = 1, ST_SELECTED = 2 };
 
@@ -19,9 +20,11 @@ struct subq_levatt {
   int rank, size;
   subq_levatt_opts_t o;
   size_t d, D, m;          /* key dim, features, tensor degree m = p/2 */
-  int *fidx;               /* D x m key coordinates of each feature (m > 1) */
+  subq_polysketch_t *ps;   /* sketched features (polynomial sketch), else NULL */
+  int *fidx;               /* D x m key coordinates of each feature (m > 1, exact) */
   double *fcoef;           /* D: sqrt(m! / prod c_a!) */
-  double *G;               /* D x D Gram, then its pivoted Cholesky factor (col-major L) */
+  double *G;               /* D x D Gram, then (rank 0) its pivoted Cholesky factor */
+  double *M;               /* D x r row-major scoring matrix P_{:,1:r} L11^{-T} */
   lapack_int *piv;         /* D, 1-based pivots of dpstrf */
   size_t r;                /* numerical rank */
   double *phi, *y;         /* chunk buffers: rows x D features, rows x r scores */
@@ -44,6 +47,9 @@ void subq_levatt_opts_default(subq_levatt_opts_t *o) {
   o->eps = 0.01;
   o->topk = 0;
   o->max_features = 4096;
+  o->features = SUBQ_LEVATT_FEATURES_AUTO;
+  o->sketch_dim = 0;
+  o->seed = 0;
 }
 
 static void account_(subq_levatt_t *L, long long delta) {
@@ -97,7 +103,8 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
   subq_levatt_opts_t def;
   subq_levatt_opts_default(&def);
   if (!o) o = &def;
-  size_t m = (size_t)(o->p / 2), D = 0;
+  size_t m = (size_t)(o->p / 2), D = 0, cap = o->max_features ? o->max_features : 4096;
+  int sketch = o->features == SUBQ_LEVATT_FEATURES_SKETCH;
   if (d == 0) err = SUBQ_FAIL(SUBQ_ERR_ARG, "key dimension d must be >= 1, got 0");
   else if (o->p < 2 || o->p % 2)
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "the tensor-power method needs an even p >= 2, got p = %d", o->p);
@@ -106,11 +113,21 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "eps must be in (0, 1), got %g", o->eps);
   else if (o->topk > 0 && o->eps != 0)
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "give eps or topk, not both (eps %g, topk %zu)", o->eps, o->topk);
-  else if (!(D = features_(d, m, o->max_features ? o->max_features : 4096)))
-    err = SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED,
-                    "p = %d with d = %zu needs C(d+p/2-1, p/2) > %zu tensor-power features; "
-                    "the polynomial-sketch path is pending", o->p, d,
-                    o->max_features ? o->max_features : (size_t)4096);
+  else if (o->features < SUBQ_LEVATT_FEATURES_AUTO || o->features > SUBQ_LEVATT_FEATURES_SKETCH)
+    err = SUBQ_FAIL(SUBQ_ERR_ARG, "features must be auto, exact or sketch, got %d", o->features);
+  else if (!sketch && !(D = features_(d, m, cap))) {
+    if (o->features == SUBQ_LEVATT_FEATURES_EXACT)
+      err = SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED,
+                      "p = %d with d = %zu needs C(d+p/2-1, p/2) > %zu tensor-power features "
+                      "(exact features requested; use the sketch path or raise max_features)",
+                      o->p, d, cap);
+    sketch = 1;
+  }
+  if (!err && sketch) {
+    D = o->sketch_dim ? o->sketch_dim : cap;
+    if (D > (size_t)1 << 20)
+      err = SUBQ_FAIL(SUBQ_ERR_ARG, "sketch_dim must be <= 2^20, got %zu", D);
+  }
   subq_levatt_t *L = NULL;
   if (!err) err = subq_calloc(1, sizeof *L, &L);
   if (!err) {
@@ -118,17 +135,23 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
     MPI_Comm_rank(comm, &L->rank);
     MPI_Comm_size(comm, &L->size);
     L->o = *o;
-    if (!L->o.max_features) L->o.max_features = 4096;
+    L->o.max_features = cap;
     L->d = d;
     L->m = m;
     L->D = D;
     err = SUBQ_ZALLOC(L->G, D * D);
     if (!err) err = SUBQ_ZALLOC(L->piv, D);
-    if (!err && m > 1) err = SUBQ_ALLOC(L->fidx, D * m);
-    if (!err && m > 1) err = SUBQ_ALLOC(L->fcoef, D);
-    if (!err) {
-      account_(L, (long long)(D * D * sizeof(double) + D * sizeof(lapack_int)));
-      if (m > 1) {
+    if (!err) account_(L, (long long)(D * D * sizeof(double) + D * sizeof(lapack_int)));
+    if (!err && sketch) {
+      /* Gaussian degree-2 sketch (PolySketchFormer Alg. 1) for p = 2, 4; TensorSketch above.
+       * Counter-based: identical on every rank. */
+      subq_sketch_type_t t = m <= 2 ? SUBQ_SKETCH_GAUSSIAN : SUBQ_SKETCH_TENSOR;
+      err = subq_polysketch_create(t, (int)d, (int)D, (int)m, o->seed, SUBQ_LEVATT_SKETCH_STREAM, &L->ps);
+      if (!err) account_(L, (long long)((t == SUBQ_SKETCH_GAUSSIAN ? 2 * d * D + 256 * D : m * d + 4 * D) * sizeof(double)));
+    } else if (!err && m > 1) {
+      err = SUBQ_ALLOC(L->fidx, D * m);
+      if (!err) err = SUBQ_ALLOC(L->fcoef, D);
+      if (!err) {
         account_(L, (long long)(D * m * sizeof(int) + D * sizeof(double)));
         build_features_(L);
       }
@@ -146,9 +169,11 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
 void subq_levatt_destroy(subq_levatt_t **Lp) {
   if (!Lp || !*Lp) return;
   subq_levatt_t *L = *Lp;
+  subq_polysketch_destroy(&L->ps);
   subq_free(&L->fidx);
   subq_free(&L->fcoef);
   subq_free(&L->G);
+  subq_free(&L->M);
   subq_free(&L->piv);
   subq_free(&L->phi);
   subq_free(&L->y);
@@ -162,20 +187,25 @@ void subq_levatt_destroy(subq_levatt_t **Lp) {
 static int reserve_(subq_levatt_t *L, size_t rows, int need_y) {
   if (rows <= L->cap_rows && (!need_y || L->y)) return SUBQ_OK;
   size_t cap = rows > L->cap_rows ? rows : L->cap_rows;
-  long long old = (long long)(L->cap_rows * L->D * sizeof(double)) * ((L->m > 1) + (L->y != NULL));
+  const int need_phi = L->m > 1 || L->ps;
+  long long old = (long long)(L->cap_rows * L->D * sizeof(double)) * (need_phi + (L->y != NULL));
   subq_free(&L->phi);
   subq_free(&L->y);
   size_t nel;
   SUBQ_CALL(subq_size_mul(cap, L->D, &nel));
-  if (L->m > 1) SUBQ_CALL(SUBQ_ALLOC(L->phi, nel));
+  if (need_phi) SUBQ_CALL(SUBQ_ALLOC(L->phi, nel));
   if (need_y) SUBQ_CALL(SUBQ_ALLOC(L->y, nel));
   L->cap_rows = cap;
-  account_(L, (long long)(nel * sizeof(double)) * ((L->m > 1) + need_y) - old);
+  account_(L, (long long)(nel * sizeof(double)) * (need_phi + need_y) - old);
   return SUBQ_OK;
 }
 
-/* phi(K) for rows keys; returns the pointer to use (K itself when m == 1). */
+/* phi(K) for rows keys; returns the pointer to use (K itself when m == 1, exact). */
 static const double *features_of_(subq_levatt_t *L, size_t rows, const double *K) {
+  if (L->ps) {
+    subq_polysketch_features(L->ps, rows, K, L->d, L->phi, L->D); /* lds valid: no error */
+    return L->phi;
+  }
   if (L->m == 1) return K;
   const size_t D = L->D, m = L->m, d = L->d;
   const int *restrict fi = L->fidx;
@@ -209,6 +239,9 @@ int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K) {
   return SUBQ_OK;
 }
 
+/* Rank 0: pivoted Cholesky P^T G P = L L^T (dpstrf) and the scoring matrix
+ * M = P_{:,1:r} L11^{-T} (D x r, row-major; dtrtri of L11), so that a key's scores are
+ * z = phi M = (L11^{-1} (P^T phi)_{1:r})^T and tau = |z|^2: one dgemm per chunk. */
 static int factor_root_(subq_levatt_t *L) {
   const size_t D = L->D;
   double maxd = 0;
@@ -222,6 +255,15 @@ static int factor_root_(subq_levatt_t *L) {
                                    L->piv, &rank, tol);
   SUBQ_CHECK(info >= 0, SUBQ_ERR_LAPACK, "dpstrf returned info = %d (D = %zu)", (int)info, D);
   L->r = (size_t)rank;
+  if (!L->r) return SUBQ_OK;
+  info = LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', rank, L->G, (lapack_int)D);
+  SUBQ_CHECK(info == 0, SUBQ_ERR_LAPACK, "dtrtri of the %zu x %zu Cholesky factor returned info = %d",
+             L->r, L->r, (int)info);
+  /* Linv(b, a) (col-major, b >= a) goes to M(piv[a]-1, b). */
+  const size_t r = L->r;
+  memset(L->M, 0, D * r * sizeof *L->M);
+  for (size_t a = 0; a < r; a++)
+    for (size_t b = a; b < r; b++) L->M[((size_t)L->piv[a] - 1) * r + b] = L->G[a * D + b];
   return SUBQ_OK;
 }
 
@@ -235,14 +277,16 @@ int subq_levatt_factor(subq_levatt_t *L) {
   L->n_global = (size_t)ng;
   /* The one collective of the method on D^2 numbers (paper, Section 4). */
   SUBQ_MPI(MPI_Allreduce(MPI_IN_PLACE, L->G, (int)(D * D), MPI_DOUBLE, MPI_SUM, L->comm));
-  err = L->rank == 0 ? factor_root_(L) : SUBQ_OK;
+  err = SUBQ_ALLOC(L->M, D * D);
+  if (!err) account_(L, (long long)(D * D * sizeof(double)));
+  err = subq_error_agree(L->comm, err);
+  if (!err && L->rank == 0) err = factor_root_(L);
   SUBQ_CALL(subq_error_agree(L->comm, err));
   unsigned long long r = L->r;
   SUBQ_MPI(MPI_Bcast(&r, 1, MPI_UNSIGNED_LONG_LONG, 0, L->comm));
   L->r = (size_t)r;
-  SUBQ_MPI(MPI_Bcast(L->piv, (int)D * (int)sizeof(lapack_int), MPI_BYTE, 0, L->comm));
-  /* Only the first r columns of L are used: send those (column-major, ld D). */
-  if (L->r) SUBQ_MPI(MPI_Bcast(L->G, (int)(D * L->r), MPI_DOUBLE, 0, L->comm));
+  /* Every rank scores with rank 0's M (D x r), so scores agree bitwise across np. */
+  if (L->r) SUBQ_MPI(MPI_Bcast(L->M, (int)(D * L->r), MPI_DOUBLE, 0, L->comm));
   L->state = ST_FACTORED;
   return SUBQ_OK;
 }
@@ -313,13 +357,9 @@ int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
   const size_t D = L->D, r = L->r;
   const double *phi = features_of_(L, rows, K);
   double *restrict y = L->y;
-  const lapack_int *piv = L->piv;
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < rows; i++)
-    for (size_t a = 0; a < r; a++) y[i * r + a] = phi[i * D + (size_t)piv[a] - 1];
-  /* Z = L11^{-1} Y^T: Y^T is r x rows column-major with ld r. */
-  if (r) cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)r,
-                     (int)rows, 1.0, L->G, (int)D, y, (int)r);
+  /* Z = Phi M (rows x r), the scores' coordinates (factor_root_). */
+  if (r) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)r, (int)D, 1.0,
+                     phi, (int)D, L->M, (int)r, 0.0, y, (int)r);
   for (size_t i = 0; i < rows; i++) {
     double t = 0;
     for (size_t a = 0; a < r; a++) t += y[i * r + a] * y[i * r + a];
@@ -407,6 +447,7 @@ int subq_levatt_select(subq_levatt_t *L, size_t *nU) {
   inf->n = n;
   inf->d = L->d;
   inf->features = L->D;
+  inf->sketched = L->ps != NULL;
   inf->rank = L->r;
   inf->sum_scores = glob[1];
   inf->max_score = gmx[0];

@@ -8,6 +8,48 @@
 
 #include "quant/quant_impl.h"
 
+/* Softmax weights of one row of scores in place: s_j <- exp(scale s_j - max); returns the
+ * max in *m and the sum in *l. */
+static void softmax_(size_t n, float *s, float scale, double *m, double *l) {
+  float mx = -INFINITY;
+  for (size_t j = 0; j < n; j++) mx = fmaxf(mx, scale * s[j]);
+  double sum = 0;
+  for (size_t j = 0; j < n; j++) sum += (s[j] = expf(scale * s[j] - mx));
+  *m = mx;
+  *l = sum;
+}
+
+/* sum_j P[i, j] vhat_j for this shard, into lo[i*(d+1) + 1 ..].  With a wsum op (PolarQuant)
+ * the values are accumulated from the codes in the rotated coordinates and rotated back
+ * once per query; otherwise the shard is dequantized and multiplied (BLAS). */
+static int weighted_values_(const subq_quant_t *qv, const subq_qtensor_t *V, size_t nq,
+                            const float *P, double *lo) {
+  const size_t n = V->n, d = (size_t)qv->dim;
+  float *W = NULL, *Vd = NULL;
+  int err = subq_malloc(nq, d * sizeof(float), &W);
+  if (!err && qv->ops->wsum) {
+    if (V->nq) err = qv->ops->wsum(qv, V, nq, P, n, W);
+    else memset(W, 0, nq * d * sizeof(float));
+    if (!err) err = subq_quant_rotate(qv, nq, W, 1);
+    for (size_t j = V->nq; !err && j < n; j++) /* the fp16 residual window */
+      for (size_t i = 0; i < nq; i++)
+        for (size_t c = 0; c < d; c++)
+          W[i * d + c] += P[i * n + j] * subq_h2f_(V->resid[(j - V->nq) * d + c]);
+  } else if (!err) {
+    err = subq_malloc(n, d * sizeof(float), &Vd);
+    if (!err) err = subq_quant_decode(qv, V, Vd);
+    if (!err)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)d, (int)n, 1.0f, P,
+                  (int)n, Vd, (int)d, 0.0f, W, (int)d);
+  }
+  for (size_t i = 0; !err && i < nq; i++)
+    for (size_t c = 0; c < d; c++) lo[i * (d + 1) + 1 + c] = W[i * d + c];
+  subq_free(&W);
+  subq_free(&Vd);
+  if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  return SUBQ_OK;
+}
+
 static int local_(const subq_quant_t *qk, const subq_qtensor_t *K, const subq_quant_t *qv,
                   const subq_qtensor_t *V, size_t nq, const float *Q, float scale, double *m,
                   double *lo) {
@@ -15,36 +57,12 @@ static int local_(const subq_quant_t *qk, const subq_qtensor_t *K, const subq_qu
   for (size_t i = 0; i < nq; i++) m[i] = -INFINITY;
   memset(lo, 0, nq * (d + 1) * sizeof(double));
   if (n == 0 || nq == 0) return SUBQ_OK;
-  float *S = NULL, *Vd = NULL;
+  float *S = NULL;
   int err = subq_malloc(nq, n * sizeof(float), &S);
-  if (!err) err = subq_malloc(n, d * sizeof(float), &Vd);
   if (!err) err = subq_quant_scores(qk, K, nq, Q, S);
-  if (!err) err = subq_quant_decode(qv, V, Vd);
-  if (!err) {
-    for (size_t i = 0; i < nq; i++) {
-      float *s = S + i * n;
-      double mx = -INFINITY;
-      for (size_t j = 0; j < n; j++) mx = fmax(mx, (double)(scale * s[j]));
-      double l = 0;
-      for (size_t j = 0; j < n; j++) {
-        s[j] = (float)exp((double)(scale * s[j]) - mx);
-        l += s[j];
-      }
-      m[i] = mx;
-      lo[i * (d + 1)] = l;
-    }
-    float *P = NULL;
-    err = subq_malloc(nq, d * sizeof(float), &P);
-    if (!err) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)d, (int)n, 1.0f, S,
-                  (int)n, Vd, (int)d, 0.0f, P, (int)d);
-      for (size_t i = 0; i < nq; i++)
-        for (size_t c = 0; c < d; c++) lo[i * (d + 1) + 1 + c] = P[i * d + c];
-    }
-    subq_free(&P);
-  }
+  for (size_t i = 0; !err && i < nq; i++) softmax_(n, S + i * n, scale, &m[i], &lo[i * (d + 1)]);
+  if (!err) err = weighted_values_(qv, V, nq, S, lo);
   subq_free(&S);
-  subq_free(&Vd);
   if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
   return SUBQ_OK;
 }

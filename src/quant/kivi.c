@@ -76,4 +76,4 @@ static int decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) {
 }
 
 const subq_quant_ops_t subq_quant_ops_kivi = {"kivi", SUBQ_PRECOND_NONE, NULL, encode_,
-                                              decode_, NULL};
+                                              decode_, NULL, NULL};

@@ -26,6 +26,6 @@ static int fp32_decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X
 }
 
 const subq_quant_ops_t subq_quant_ops_fp16 = {"fp16", SUBQ_PRECOND_NONE, NULL, fp16_encode_,
-                                              fp16_decode_, NULL};
+                                              fp16_decode_, NULL, NULL};
 const subq_quant_ops_t subq_quant_ops_fp32 = {"fp32", SUBQ_PRECOND_NONE, NULL, fp32_encode_,
-                                              fp32_decode_, NULL};
+                                              fp32_decode_, NULL, NULL};

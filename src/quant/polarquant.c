@@ -84,7 +84,7 @@ static inline int angle_code_(const subq_quant_t *q, int l, double v) {
   return j;
 }
 
-static int bits_per_block_(const subq_quant_t *q) {
+int subq_polar_bpb_(const subq_quant_t *q) {
   int s = 0, D = 1 << q->levels;
   for (int l = 1; l <= q->levels; l++) s += q->bits[l - 1] * (D >> l);
   return s;
@@ -153,12 +153,13 @@ static int setup_(subq_quant_t *q, size_t n, const float *X) {
   subq_free(&xb);
   subq_free(&rad);
   subq_free(&vals);
+  if (!err) err = subq_polar_tables_setup_(q);
   if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
   return SUBQ_OK;
 }
 
 static int encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t) {
-  const int L = q->levels, D = 1 << L, d = q->dim, bpb = bits_per_block_(q);
+  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q);
   const size_t nb = (size_t)(d / D);
   size_t nblk = 0, nbits = 0;
   SUBQ_CALL(subq_size_mul(n, nb, &nblk));
@@ -191,8 +192,8 @@ static int encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor
 }
 
 /* Reconstruct one block (float) from its radius and codes starting at bit *pos. */
-static inline void decode_block_(const subq_quant_t *q, const uint8_t *code, size_t *pos,
-                                 float r0, float *x) {
+void subq_polar_decode_block_(const subq_quant_t *q, const uint8_t *code, size_t *pos,
+                              float r0, float *x) {
   const int L = q->levels, D = 1 << L;
   uint32_t c[MAXD];
   size_t p = *pos;
@@ -222,13 +223,13 @@ static inline void decode_block_(const subq_quant_t *q, const uint8_t *code, siz
 }
 
 static int decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) {
-  const int D = 1 << q->levels, d = q->dim, bpb = bits_per_block_(q);
+  const int D = 1 << q->levels, d = q->dim, bpb = subq_polar_bpb_(q);
   const size_t nb = (size_t)(d / D);
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < t->nq; i++) {
     size_t pos = i * nb * (size_t)bpb;
     for (size_t b = 0; b < nb; b++)
-      decode_block_(q, t->code, &pos, subq_h2f_(t->half[i * nb + b]),
+      subq_polar_decode_block_(q, t->code, &pos, subq_h2f_(t->half[i * nb + b]),
                     X + i * (size_t)d + b * (size_t)D);
   }
   return SUBQ_OK;
@@ -242,7 +243,8 @@ static int decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) {
  * block of queries (tables for up to QB queries, at most ~16 MiB). */
 static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
                    const float *Qr, float *S, size_t lds) {
-  const int L = q->levels, D = 1 << L, d = q->dim, bpb = bits_per_block_(q), k1 = q->cbk[0];
+  if (q->up) return subq_polar_scores_fast_(q, t, nqry, Qr, S, lds);
+  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q), k1 = q->cbk[0];
   const size_t nb = (size_t)(d / D), tsz = (size_t)(d / 2) * (size_t)k1;
   size_t QB = ((size_t)1 << 22) / tsz;
   QB = QB < 1 ? 1 : QB > 64 ? 64 : QB;
@@ -292,4 +294,5 @@ static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
 }
 
 const subq_quant_ops_t subq_quant_ops_polarquant = {"polarquant", SUBQ_PRECOND_HADAMARD,
-                                                    setup_, encode_, decode_, scores_};
+                                                    setup_, encode_, decode_, scores_,
+                                                    subq_polar_wsum_};

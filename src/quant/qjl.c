@@ -83,4 +83,4 @@ static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
 }
 
 const subq_quant_ops_t subq_quant_ops_qjl = {"qjl", SUBQ_PRECOND_NONE, setup_, encode_,
-                                             decode_, scores_};
+                                             decode_, scores_, NULL};

@@ -38,6 +38,10 @@ typedef struct subq_quant_ops {
   /* Optional: S[i*lds + j] = q'_i . xhat_j for the nq quantized rows, from the codes. */
   int (*scores)(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
                 const float *Qrot, float *S, size_t lds);
+  /* Optional: O[i*dim + c] = sum_j P[i*ldp + j] xhat_j[c] over the nq quantized rows, in
+   * preconditioned coordinates, from the codes (attention's weighted sum of values). */
+  int (*wsum)(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry, const float *P,
+              size_t ldp, float *O);
 } subq_quant_ops_t;
 
 struct subq_quant {
@@ -58,11 +62,26 @@ struct subq_quant {
   float *cbcos[SUBQ_POLAR_MAX_LEVELS], *cbsin[SUBQ_POLAR_MAX_LEVELS];
   int cbk[SUBQ_POLAR_MAX_LEVELS];
   float *S; /* QJL: m x dim */
+  /* PolarQuant tables for attention from the codes (polar_codes.c; NULL: generic path). */
+  float *up, *v2;
+  int ub;
 };
+
+#define SUBQ_POLAR_MAX_BLOCK (1 << SUBQ_POLAR_MAX_LEVELS)
 
 extern const subq_quant_ops_t subq_quant_ops_polarquant, subq_quant_ops_kivi,
     subq_quant_ops_qjl, subq_quant_ops_turbo, subq_quant_ops_q4_0, subq_quant_ops_fp16,
     subq_quant_ops_fp32;
+
+/* PolarQuant internals (polarquant.c, polar_codes.c). */
+int subq_polar_bpb_(const subq_quant_t *q); /* code bits per block of 2^L coordinates */
+void subq_polar_decode_block_(const subq_quant_t *q, const uint8_t *code, size_t *pos,
+                              float r0, float *x);
+int subq_polar_tables_setup_(subq_quant_t *q);
+int subq_polar_scores_fast_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
+                            const float *Qr, float *S, size_t lds);
+int subq_polar_wsum_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
+                     const float *P, size_t ldp, float *O);
 
 /* Preconditioner (precond.c). */
 int subq_precond_setup_(subq_quant_t *q);

@@ -58,7 +58,7 @@ static int turbo_decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *
 }
 
 const subq_quant_ops_t subq_quant_ops_turbo = {"turbo", SUBQ_PRECOND_HADAMARD, turbo_setup_,
-                                               turbo_encode_, turbo_decode_, NULL};
+                                               turbo_encode_, turbo_decode_, NULL, NULL};
 
 enum { QK = 32 };
 
@@ -103,4 +103,4 @@ static int q4_decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) 
 }
 
 const subq_quant_ops_t subq_quant_ops_q4_0 = {"q4_0", SUBQ_PRECOND_HADAMARD, q4_setup_,
-                                              q4_encode_, q4_decode_, NULL};
+                                              q4_encode_, q4_decode_, NULL, NULL};

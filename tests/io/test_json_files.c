@@ -104,10 +104,61 @@ static void test_files(void) {
   CHECK_ERR(subq_mkdir_p(""), SUBQ_ERR_ARG, "empty");
 }
 
+/* Arrays of values and of anonymous objects (summary.json's per_layer lists), exact text. */
+static void test_json_arrays(void) {
+  subq_json_t *j = NULL;
+  CHECK_OK(subq_json_create(&j));
+  CHECK_OK(subq_json_begin_array(j, "per_layer"));
+  CHECK(!strcmp(subq_json_text(j), "{\n  \"per_layer\": []\n}")); /* closed while open */
+  for (int l = 0; l < 2; l++) {
+    CHECK_OK(subq_json_begin(j, NULL));
+    CHECK_OK(subq_json_int(j, "layer", 10 * l));
+    CHECK_OK(subq_json_num(j, "err", 0.5 + l));
+    CHECK_OK(subq_json_end(j));
+  }
+  CHECK_ERR(subq_json_int(j, "layer", 1), SUBQ_ERR_ARG, "have no key");
+  CHECK_ERR(subq_json_end(j), SUBQ_ERR_ARG, "without a matching subq_json_begin");
+  CHECK_OK(subq_json_begin_array(j, NULL)); /* nested array of numbers */
+  CHECK_OK(subq_json_num(j, NULL, 1));
+  CHECK_OK(subq_json_num(j, NULL, NAN));
+  CHECK_OK(subq_json_end_array(j));
+  CHECK_OK(subq_json_begin_array(j, NULL));
+  CHECK_OK(subq_json_end_array(j));
+  CHECK_OK(subq_json_end_array(j));
+  CHECK_ERR(subq_json_end_array(j), SUBQ_ERR_ARG, "without a matching");
+  CHECK_OK(subq_json_begin(j, "o"));
+  CHECK_ERR(subq_json_end_array(j), SUBQ_ERR_ARG, "without a matching");
+  CHECK_ERR(subq_json_num(j, NULL, 1), SUBQ_ERR_ARG, "key is NULL");
+  CHECK_OK(subq_json_end(j));
+  static const char want[] =
+      "{\n"
+      "  \"per_layer\": [\n"
+      "    {\n"
+      "      \"layer\": 0,\n"
+      "      \"err\": 0.5\n"
+      "    },\n"
+      "    {\n"
+      "      \"layer\": 10,\n"
+      "      \"err\": 1.5\n"
+      "    },\n"
+      "    [\n"
+      "      1,\n"
+      "      null\n"
+      "    ],\n"
+      "    []\n"
+      "  ],\n"
+      "  \"o\": {}\n"
+      "}";
+  CHECK(!strcmp(subq_json_text(j), want));
+  if (strcmp(subq_json_text(j), want)) fprintf(stderr, "%s\n", subq_json_text(j));
+  subq_json_destroy(&j);
+}
+
 int main(int argc, char **argv) {
   subq_init(&argc, &argv);
   fx_tmpdir();
   test_json();
+  test_json_arrays();
   test_files();
   fx_rm_rf(fx_dir_);
   CHECK_FINISH();

@@ -1,5 +1,5 @@
-/* The levattention job end to end on the committed KV dump (layer 20, KV head 0) and on
- * synthetic keys: it runs at np = 1 and 2, writes summary.json, levattention.csv and
+/* The levattn job end to end on the committed KV dump (layer 20, KV head 0) and on
+ * synthetic keys: it runs at np = 1 and 2, writes summary.json, levattn.csv and
  * universal_set.npy, and reports the theorem's recall of exactly 1. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "check.h"
 #include "jobs/job.h"
 
-extern const subq_job_t subq_job_levattention;
+extern const subq_job_t subq_job_levattn;
 
 static long file_size(const char *p) {
   FILE *f = fopen(p, "rb");
@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
   char *args[] = {kv, out, "--scope=one", "--layer=0", "--head=0", "--p=2",
                   "--eps=0.01", "--topk=none", "--chunk=300", "--synthetic=1000,3000"};
   char *summary = NULL;
-  CHECK_OK(subq_job_execute(MPI_COMM_WORLD, &subq_job_levattention, 10, args, &summary));
+  CHECK_OK(subq_job_execute(MPI_COMM_WORLD, &subq_job_levattn, 10, args, &summary));
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank == 0) {
@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
     CHECK(summary && strstr(summary, "\"heavy_recall\": 1,"));
     if (summary) printf("%s\n", summary);
     char p[512];
-    snprintf(p, sizeof p, "levatt_job_np%d/levattention.csv", size);
+    snprintf(p, sizeof p, "levatt_job_np%d/levattn.csv", size);
     CHECK(file_size(p) > 100);
     snprintf(p, sizeof p, "levatt_job_np%d/universal_set.npy", size);
     long s = file_size(p);
@@ -48,8 +48,8 @@ int main(int argc, char **argv) {
   free(summary);
   /* bad input: every rank gets the same error */
   char *bad[] = {kv, out, "--p=3"};
-  CHECK_ERR(subq_job_execute(MPI_COMM_WORLD, &subq_job_levattention, 3, bad, NULL), SUBQ_ERR_ARG, "even p");
+  CHECK_ERR(subq_job_execute(MPI_COMM_WORLD, &subq_job_levattn, 3, bad, NULL), SUBQ_ERR_ARG, "even p");
   char *bad2[] = {kv, out, "--eps=1.5"};
-  CHECK_ERR(subq_job_execute(MPI_COMM_WORLD, &subq_job_levattention, 3, bad2, NULL), SUBQ_ERR_ARG, "not in (0, 1)");
+  CHECK_ERR(subq_job_execute(MPI_COMM_WORLD, &subq_job_levattn, 3, bad2, NULL), SUBQ_ERR_ARG, "not in (0, 1)");
   CHECK_FINISH();
 }

@@ -77,7 +77,7 @@ static void run_case(const char *name, size_t n, size_t d, const double *K, size
   if (o->topk == 0) {
     for (size_t j = 0; j < n; j++) {
       if (tref[j] >= o->eps) Uref[nref++] = (int64_t)j;
-      if (fabs(tref[j] - o->eps) < 1e-9) ties++;
+      if (fabs(tref[j] - o->eps) < tol) ties++; /* closer than the scores' accuracy */
     }
   } else {
     char *used = calloc(n, 1);
@@ -88,6 +88,13 @@ static void run_case(const char *name, size_t n, size_t d, const double *K, size
       used[b] = 1;
     }
     for (size_t j = 0; j < n; j++) if (used[j]) Uref[nref++] = (int64_t)j;
+    /* the k-th and (k+1)-th scores must be further apart than the scores' accuracy */
+    double kth = INFINITY, next = -INFINITY;
+    for (size_t j = 0; j < n; j++) {
+      if (used[j]) kth = fmin(kth, tref[j]);
+      else next = fmax(next, tref[j]);
+    }
+    if (kth - next < tol) ties++;
     free(used);
   }
   CHECK(ties == 0);
@@ -107,8 +114,9 @@ static void run_case(const char *name, size_t n, size_t d, const double *K, size
   CHECK(info.workspace_bytes > 0);
   if (rank_ == 0)
     printf("%-14s n=%zu d=%zu p=%d eps=%g topk=%zu: rank %zu, |U| = %zu (bound %.0f), heavy %zu, "
-           "missed %zu, max |tau - svd| %.1e, workspace %zu B\n", name, n, d, o->p, o->eps,
-           o->topk, info.rank, nU, info.bound, heavy, missed, err, info.workspace_bytes);
+           "missed %zu, max |tau - svd| %.1e, streamed vs in-memory %.1e (tol %.0e), workspace %zu B\n",
+           name, n, d, o->p, o->eps, o->topk, info.rank, nU, info.bound, heavy, missed, err, err2,
+           tol, info.workspace_bytes);
   free(T); free(tref); free(tau); free(tau2); free(Uref);
   subq_free(&U);
   subq_free(&U2);
@@ -121,7 +129,8 @@ int main(int argc, char **argv) {
   subq_levatt_opts_t o;
   subq_levatt_opts_default(&o);
   size_t n = 400, d = 8, nq = 60;
-  double *K = malloc(1000 * 16 * sizeof *K), *Q = malloc(200 * 16 * sizeof *Q);
+  /* 64-byte aligned, so the BLAS calls see the same alignment in every run */
+  double *K = aligned_alloc(64, 1000 * 16 * sizeof *K), *Q = aligned_alloc(64, 200 * 16 * sizeof *Q);
 
   /* A: random keys with outliers, p = 2 */
   pareto_keys(n, d, 7, K);
@@ -137,7 +146,11 @@ int main(int argc, char **argv) {
   o.topk = 0;
 
   /* B: adversarial: one huge key, 60 duplicates, 5 zero keys; queries along the duplicate.
-   * The Gram method squares cond(K) (~1e6 here): scores are accurate to ~cond^2 * 2^-52. */
+   * The Gram method squares cond(K) (~1e6 here): scores are accurate to ~cond^2 * 2^-52
+   * (~2e-4).  Measured: |tau - svd| and streamed vs in-memory 1e-7 .. 7e-7; the tolerance
+   * was 1e-6, within 1.5x of what rounding gives, and a different summation order (BLAS
+   * kernel path, chunking) could cross it: 2e-5 keeps 30x margin and is still 10x below
+   * the bound.  U is compared only when no score lies within tol of eps (ties above). */
   n = 300, d = 6;
   gauss(n * d, 9, K);
   for (size_t c = 0; c < d; c++) K[17 * d + c] *= 1e6;
@@ -145,8 +158,11 @@ int main(int argc, char **argv) {
   for (size_t j = 200; j < 205; j++) memset(K + j * d, 0, d * sizeof *K);
   gauss(nq * d, 10, Q);
   for (size_t i = 0; i < 10; i++) memcpy(Q + i * d, K + 99 * d, d * sizeof *K);
-  o.eps = 0.01;
-  run_case("adversarial", n, d, K, nq, Q, &o, 1, 1e-6);
+  /* eps = 0.0099, not 0.01: key 38 has tau = 0.01 - 1.6e-6, closer to 0.01 than the
+   * scores' accuracy here, so its membership in U flipped with rounding (the flaky failure
+   * of test_levatt_select_np2); every score is >= 8.6e-5 away from 0.0099. */
+  o.eps = 0.0099;
+  run_case("adversarial", n, d, K, nq, Q, &o, 1, 2e-5);
 
   /* C: rank-deficient: keys in a 4-dimensional subspace of R^10 */
   n = 200, d = 10;
@@ -191,7 +207,9 @@ int main(int argc, char **argv) {
   o.p = 3;
   CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 8, &o, &L), SUBQ_ERR_ARG, "even p");
   o.p = 6;
-  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 64, &o, &L), SUBQ_ERR_UNSUPPORTED, "pending");
+  o.features = SUBQ_LEVATT_FEATURES_EXACT;
+  CHECK_ERR(subq_levatt_create(MPI_COMM_WORLD, 64, &o, &L), SUBQ_ERR_UNSUPPORTED, "exact features requested");
+  o.features = SUBQ_LEVATT_FEATURES_AUTO;
   o.p = 2;
   o.eps = 0.1;
   o.topk = 3;

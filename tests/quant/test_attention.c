@@ -90,6 +90,30 @@ int main(int argc, char **argv) {
   subq_qtensor_destroy(&Vt);
   subq_quant_destroy(&qk);
   subq_quant_destroy(&qv);
+  /* Values on the generic from-codes path (6 level-1 bits: no node tables) with balanced
+   * shards; then with a residual fp16 window of 40 tokens, all tokens on the last rank (the
+   * window is per tensor, so only that split matches the single-tensor reference). */
+  const int b6[4] = {6, 2, 2, 2};
+  CHECK_OK(subq_quant_create("polarquant", D, &qk));
+  CHECK_OK(subq_quant_create("polarquant", D, &qv));
+  CHECK_OK(subq_quant_set_bits(qv, b6, 4));
+  CHECK_OK(subq_quant_setup(qk, 0, NULL));
+  CHECK_OK(subq_quant_setup(qv, 0, NULL));
+  run_(qk, qv, K, V, Q, (size_t)N * rank / np, (size_t)N * (rank + 1) / np);
+  subq_quant_destroy(&qk);
+  subq_quant_destroy(&qv);
+  for (int v = 0; v < 2; v++) {
+    CHECK_OK(subq_quant_create("polarquant", D, &qk));
+    CHECK_OK(subq_quant_create("polarquant", D, &qv));
+    if (v) CHECK_OK(subq_quant_set_bits(qv, b6, 4));
+    CHECK_OK(subq_quant_set_residual(qk, 40));
+    CHECK_OK(subq_quant_set_residual(qv, 40));
+    CHECK_OK(subq_quant_setup(qk, 0, NULL));
+    CHECK_OK(subq_quant_setup(qv, 0, NULL));
+    run_(qk, qv, K, V, Q, rank == np - 1 ? 0 : N, N);
+    subq_quant_destroy(&qk);
+    subq_quant_destroy(&qv);
+  }
   free(K), free(V);
   CHECK_FINISH();
 }

@@ -28,6 +28,9 @@ assert pq["bits_per_coord"] == 3.875 or abs(pq["bits_per_coord"] - 3.875) < 1e-1
 assert a["methods"]["fp16"]["k_rel_mse"] == 0 and a["methods"]["fp16"]["top1_agree"] == 1
 assert a["methods"]["kivi"]["bits_per_coord"] == 3.0
 assert 0 < pq["k_rel_mse"] < 0.1 and pq["top8_agree"] > 0.5
+pl = pq["per_layer"]
+assert isinstance(pl, list) and len(pl) == 1 and pl[0]["layer"] == 10, pl
+assert set(keys[:-1]) <= set(pl[0]), pl[0]
 assert a["methods"] == b["methods"], "np=1 and np=2 differ"
 rows = open(sys.argv[3]).read().splitlines()
 assert rows[0].startswith("method,layer,bits_per_coord") and len(rows) == 1 + 2 * len(names)

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""alpha-beta(-gamma) communication model of subq's distributed algorithms (docs/comm-model.md).
+
+  tools/comm_model.py predict                 time and parallel efficiency at p = 1, 64, 1024,
+                                              16384 for the network parameters below ->
+                                              results/comm-model/predictions.{md,csv}
+  tools/comm_model.py check RESULTS.csv ...   per-rank bytes and messages of levscores and
+                                              polysketch rows of a suite run vs the model ->
+                                              results/comm-model/measured-vs-model.md
+
+Only the Python standard library.  Collective costs: Thakur, Rabenseifner, Gropp, "Optimization
+of collective communication operations in MPICH", IJHPCA 19(1) 2005; Chan et al., "Collective
+communication: theory, practice, and experience", CCPE 19(13) 2007.
+"""
+import csv
+import math
+import os
+import sys
+
+# Stated machine (one rank = one 4-core socket slice): 100 Gb/s InfiniBand-class network.
+ALPHA = 2.0e-6           # s per message (latency, inter-node)
+BETA = 1.0 / 12.5e9      # s per byte (12.5 GB/s per rank link)
+GAMMA_RED = 1.0 / 5.0e9  # s per byte combined in a reduction (memory-bound add)
+FLOPS = 50.0e9           # flop/s per rank (4 cores x ~12.5 GFLOP/s dgemm)
+PS = [1, 64, 1024, 16384]
+OUT = os.environ.get("SUBQ_COMM_MODEL_OUT") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "results", "comm-model")
+
+
+def lg(p):
+    return math.ceil(math.log2(p)) if p > 1 else 0
+
+
+# ---- collectives (time of m bytes on p ranks) ----------------------------------------------
+def bcast(m, p):
+    if p == 1:
+        return 0.0
+    binomial = lg(p) * (ALPHA + m * BETA)
+    scatter_allgather = (lg(p) + p - 1) * ALPHA + 2 * (p - 1) / p * m * BETA
+    return min(binomial, scatter_allgather)
+
+
+def allreduce(m, p):
+    if p == 1:
+        return 0.0
+    rec_doubling = lg(p) * (ALPHA + m * BETA + m * GAMMA_RED)
+    rabenseifner = 2 * lg(p) * ALPHA + 2 * (p - 1) / p * m * BETA + (p - 1) / p * m * GAMMA_RED
+    return min(rec_doubling, rabenseifner)
+
+
+def exscan(m, p):
+    """Recursive doubling (MPICH); Open MPI's coll/basic exscan is a linear chain: (p-1)(...)."""
+    return lg(p) * (ALPHA + m * BETA + m * GAMMA_RED) if p > 1 else 0.0
+
+
+def gatherv(total, p):
+    return lg(p) * ALPHA + (p - 1) / p * total * BETA if p > 1 else 0.0
+
+
+# ---- algorithms: (compute seconds, communication seconds, {op: (calls, bytes/rank)}) -------
+def lev_gram(n, d, p):
+    comp = (n * d * d + 2 * n * d * d) / (p * FLOPS) + 9 * d ** 3 / FLOPS
+    comm = allreduce(8 * d * d, p) + bcast(48, p) + bcast(8 * d * d, p)
+    return comp, comm, {"Allreduce": (1, 8 * d * d), "Bcast": (2, 48 + 8 * d * d)}
+
+
+def lev_qr(n, d, p):
+    qr2 = (10.0 / 3.0) * d ** 3  # QR of the stacked 2d x d pair
+    comp = 4 * n * d * d / (p * FLOPS) + lg(p) * qr2 / FLOPS + 12 * d ** 3 / FLOPS
+    comm = lg(p) * (ALPHA + 8 * d * d * BETA) + 2 * bcast(8 * d * d, p) + bcast(48, p)
+    return comp, comm, {"Send/Recv (tree)": (lg(p), 8 * d * d), "Bcast": (3, 48 + 16 * d * d)}
+
+
+def polysketch(n, d, dv, r, b, p):
+    nl = n / p
+    rr = r * (r + 1) // 2
+    comp = nl * (8 * d * r + 2 * rr + 4 * rr * (dv + 1) + 2 * b * (r + dv + 1)) / FLOPS
+    state = 8 * rr * (dv + 1)
+    comm = exscan(8, p) + exscan(state, p)
+    return comp, comm, {"Exscan": (2, 8 + state)}
+
+
+def softmax_ring(n, d, dv, p):
+    comp = 2 * n * n * (d + dv) / 2 / p / FLOPS  # causal half of QK^T and PV
+    blk = 8 * math.ceil(n / p)
+    comm = (p - 1) * 2 * (ALPHA + blk * max(d, dv) * BETA) if p > 1 else 0.0
+    return comp, comm, {"Sendrecv_replace": (2 * (p - 1), (p - 1) * blk * (d + dv))}
+
+
+CASES = [
+    # name, scaling, function of p, per-p problem description
+    ("levscores gram", "strong", lambda p: lev_gram(10 ** 8, 64, p), "n = 1e8, d = 64"),
+    ("levscores qr (TSQR)", "strong", lambda p: lev_qr(10 ** 8, 64, p), "n = 1e8, d = 64"),
+    ("levscores gram", "weak", lambda p: lev_gram(10 ** 6 * p, 64, p), "n = 1e6 per rank, d = 64"),
+    ("levscores qr (TSQR)", "weak", lambda p: lev_qr(10 ** 6 * p, 64, p), "n = 1e6 per rank, d = 64"),
+    ("polysketch causal (Exscan)", "strong", lambda p: polysketch(2 ** 20, 64, 64, 32, 256, p),
+     "n = 2^20 tokens, d = dv = 64, r = 32, b = 256"),
+    ("polysketch causal (Exscan)", "weak", lambda p: polysketch(4096 * p, 64, 64, 32, 256, p),
+     "n = 4096 tokens per rank, d = dv = 64, r = 32"),
+    ("exact softmax (ring)", "strong", lambda p: softmax_ring(2 ** 20, 64, 64, p), "n = 2^20 tokens, d = dv = 64"),
+    ("exact softmax (ring)", "weak", lambda p: softmax_ring(4096 * p, 64, 64, p), "n = 4096 tokens per rank"),
+]
+
+
+def predict():
+    os.makedirs(OUT, exist_ok=True)
+    rows = []
+    for name, scaling, f, desc in CASES:
+        c1, m1, _ = f(1)
+        t1 = c1 + m1
+        for p in PS:
+            c, m, ops = f(p)
+            t = c + m
+            eff = t1 / (p * t) if scaling == "strong" else t1 / t
+            rows.append(dict(algorithm=name, scaling=scaling, problem=desc, ranks=p, compute_s=c,
+                             comm_s=m, time_s=t, efficiency=eff,
+                             comm_ops="; ".join(f"{k} {v[0]} x {v[1]:.0f} B" for k, v in ops.items())))
+    with open(os.path.join(OUT, "predictions.csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with open(os.path.join(OUT, "predictions.md"), "w") as fh:
+        fh.write("# Predicted time and parallel efficiency (alpha-beta model)\n\n")
+        fh.write(f"Network and machine (stated, not measured): alpha = {ALPHA * 1e6:g} us per message, "
+                 f"beta = 1/{1 / BETA / 1e9:g} GB/s, reduction gamma = 1/{1 / GAMMA_RED / 1e9:g} GB/s, "
+                 f"{FLOPS / 1e9:g} GFLOP/s per rank.  Model and sources: docs/comm-model.md; made by "
+                 "`tools/comm_model.py predict`.  Efficiency: strong T1/(p Tp), weak T1/Tp.\n\n")
+        fh.write("| algorithm | scaling | problem | ranks | compute s | comm s | time s | efficiency | per-rank messages x bytes |\n")
+        fh.write("|---|---|---|---|---|---|---|---|---|\n")
+        for r in rows:
+            fh.write(f"| {r['algorithm']} | {r['scaling']} | {r['problem']} | {r['ranks']} | {r['compute_s']:.3g} | "
+                     f"{r['comm_s']:.3g} | {r['time_s']:.3g} | {r['efficiency']:.3f} | {r['comm_ops']} |\n")
+    print(f"wrote {OUT}/predictions.md and predictions.csv")
+
+
+# ---- measured vs model: whole jobs (load, algorithm, score sum, gather) ---------------------
+def block(n, p, r):
+    q, m = divmod(n, p)
+    return q + (1 if r < m else 0)
+
+
+def lev_job_counts(n, d, p, method):
+    """Per-rank (messages, bytes_sent) of `subq levscores` (data class), max over ranks."""
+    best = (0, 0)
+    levels = lg(p)
+    for r in range(p):
+        multi = p > 1
+        msgs = 2 + 2 + 1 + (2 if method != "qr" else 3)   # load Allreduce x2, Reduce x2, Gatherv, Bcasts
+        sent = multi * 32 + multi * 16 + (0 if r == 0 else 8 * block(n, p, r))
+        sent += (48 + 8 * d * d) * (r == 0 and multi)   # Bcast of info + weights (rank 0 sends)
+        if method == "gram":
+            msgs += 1
+            sent += multi * 8 * d * d
+        else:  # TSQR: Send to the parent or receive from children, Bcast of R from rank 0
+            kids = 0
+            s = 1
+            while s < p:
+                if r % (2 * s) == s:
+                    msgs += 1
+                    sent += 8 * d * d
+                    break
+                if r % (2 * s) == 0 and r + s < p:
+                    kids += 1
+                s *= 2
+            msgs += kids
+            sent += 8 * d * d * (r == 0 and multi)
+        best = (max(best[0], msgs), max(best[1], sent))
+    return best
+
+
+def check(paths):
+    os.makedirs(OUT, exist_ok=True)
+    lines = ["# Measured communication vs the model (per rank, max over ranks)\n",
+             "Measured: summary.json \"comm\" (PMPI counters, data class) of each suite row; model: "
+             "`lev_job_counts` in tools/comm_model.py (docs/comm-model.md).  Made by "
+             "`tools/comm_model.py check " + " ".join(paths) + "`.\n",
+             "| run | job | method | n | d | ranks | messages measured | model | bytes sent measured | model | match |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    bad = 0
+    for path in paths:
+        for row in csv.DictReader(open(path)):
+            if row["job"] != "levscores" or not row.get("comm.bytes_sent_max"):
+                continue
+            n, d, p = int(row["n"]), int(row["d"]), int(row["ranks"])
+            method = row.get("param.method") or "qr"
+            msgs, sent = lev_job_counts(n, d, p, method)
+            mm, ms = int(row["comm.messages_max"]), int(row["comm.bytes_sent_max"])
+            ok = (mm, ms) == (msgs, sent)
+            bad += not ok
+            lines.append(f"| {os.path.basename(os.path.dirname(os.path.dirname(path)))} | levscores | {method} | {n} | {d} | {p} | "
+                         f"{mm} | {msgs} | {ms} | {sent} | {'yes' if ok else 'NO'} |")
+    with open(os.path.join(OUT, "measured-vs-model.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "predict":
+        predict()
+    elif len(sys.argv) >= 3 and sys.argv[1] == "check":
+        sys.exit(check(sys.argv[2:]))
+    else:
+        print(__doc__)
+        sys.exit(2)
