@@ -200,8 +200,16 @@ int subq_opts_parse(const subq_opt_spec_t *specs, const char *job, int argc, cha
         err = SUBQ_FAIL(SUBQ_ERR_IO, "config file '%s' cannot be opened", c.path);
         goto fail;
       }
+      errno = 0;
       int line = ini_parse_file(f, ini_handler_, &c);
+      /* A read error (e.g. EISDIR for a directory) ends inih's loop like end-of-file. */
+      int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
       fclose(f);
+      if (rerr) {
+        err = SUBQ_FAIL(SUBQ_ERR_IO, "config file '%s' cannot be read: %s", c.path,
+                        strerror(rerr));
+        goto fail;
+      }
       if (c.err) {
         err = subq_error_trace(c.err, __FILE__, __LINE__, __func__);
         goto fail;

@@ -20,6 +20,9 @@ const subq_opt_spec_t subq_job_common_opts[] = {
     {"seed", SUBQ_OPT_INT, "42", "", "seed of the counter-based RNG", NULL, 0, 9.2e18},
     {"progress", SUBQ_OPT_FLAG, "0", "", "show progress with ETA even when stderr is not a terminal", NULL, 0, 0},
     {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run: cuda binds device (local rank mod count); auto falls back to cpu with a notice", "cpu|cuda|auto", 0, 0},
+    {"fault", SUBQ_OPT_STRING, NULL, "",
+     "testing: RANK:PHASE makes that rank fail in that phase (a phase of summary.json "
+     "phases_s, or start|commit)", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
 /* The jobs whose hot paths run on --device=cuda (docs/gpu.md); the others run on the cpu
@@ -31,9 +34,17 @@ static int has_cuda_path_(const subq_job_t *job) {
   return 0;
 }
 
+/* The injected fault of --fault on this rank in phase `name` (0 when none). */
+static int fault_(const subq_job_ctx_t *ctx, const char *name) {
+  if (ctx->fault_rank != ctx->rank || strcmp(ctx->fault_phase, name) != 0) return SUBQ_OK;
+  return SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase '%s' (--fault=%d:%s)", name,
+                   ctx->fault_rank, name);
+}
+
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
   double m;
   SUBQ_CALL(subq_time_max(ctx->comm, t, &m));
+  SUBQ_CALL(subq_error_agree(ctx->comm, fault_(ctx, name)));
   if (ctx->nphases < 16) {
     ctx->phase_name[ctx->nphases] = name;
     ctx->phase_s[ctx->nphases++] = m;
@@ -134,10 +145,13 @@ static int listed_(const char *list, const char *name) {
   return 0;
 }
 
-/* Move every file of stage into out (rename: atomic per file), remove the files that the
- * previous run of this job committed there and this run did not write (recorded in
- * out/.subq-<job>.files), so --out never mixes two runs; other files in out are kept. */
-static int commit_stage_(const char *stage, const char *out, const char *job) {
+/* Move every file of stage into out (rename: atomic per file), then remove stage.  The
+ * old summary.json goes first and the new one comes last, so a summary.json in out means
+ * that every file of that run is there: a commit cut short (or the injected fault `fault`,
+ * after the first file) leaves out without summary.json, and a rerun replaces it.  Files
+ * that the previous run of this job committed (out/.subq-<job>.files) and this run did not
+ * write are removed, so --out never mixes two runs; other files in out are kept. */
+static int commit_stage_(const char *stage, const char *out, const char *job, int fault) {
   char *fresh = list_files_(stage), *old = NULL, a[4096], b[4096], man[4096];
   SUBQ_CHECK(fresh, SUBQ_ERR_IO, "cannot read staging directory '%s'", stage);
   snprintf(man, sizeof man, "%s/.subq-%s.files", out, job);
@@ -148,14 +162,25 @@ static int commit_stage_(const char *stage, const char *out, const char *job) {
     if (L >= 0 && (old = calloc(1, (size_t)L + 1)) && fread(old, 1, (size_t)L, f) != (size_t)L) old[0] = 0;
     fclose(f);
   }
-  int err = SUBQ_OK;
+  int err = SUBQ_OK, moved = 0;
+  snprintf(b, sizeof b, "%s/summary.json", out);
+  if (unlink(b) != 0 && errno != ENOENT) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot remove '%s'", b);
   for (const char *p = fresh; *p && !err;) {
     const char *nl = strchr(p, '\n');
-    snprintf(a, sizeof a, "%s/%.*s", stage, (int)(nl - p), p);
-    snprintf(b, sizeof b, "%s/%.*s", out, (int)(nl - p), p);
+    int L = (int)(nl - p);
+    const char *next = nl + 1;
+    if (L == 12 && !strncmp(p, "summary.json", 12)) { p = next; continue; }
+    if (fault && moved) {
+      err = SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase 'commit' after %d file(s)", moved);
+      break;
+    }
+    snprintf(a, sizeof a, "%s/%.*s", stage, L, p);
+    snprintf(b, sizeof b, "%s/%.*s", out, L, p);
     if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
-    p = nl + 1;
+    moved++;
+    p = next;
   }
+  if (!err && fault) err = SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase 'commit'");
   for (const char *p = old; p && *p && !err;) {
     const char *nl = strchr(p, '\n');
     size_t L = nl ? (size_t)(nl - p) : strlen(p);
@@ -168,7 +193,12 @@ static int commit_stage_(const char *stage, const char *out, const char *job) {
     p = nl ? nl + 1 : p + L;
   }
   if (!err) err = subq_file_write_atomic(man, fresh, strlen(fresh));
-  rmdir(stage);
+  if (!err) {
+    snprintf(a, sizeof a, "%s/summary.json", stage);
+    snprintf(b, sizeof b, "%s/summary.json", out);
+    if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
+  }
+  if (!err) rmdir(stage);
   free(fresh);
   free(old);
   return err;
@@ -244,6 +274,16 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
   SUBQ_CALL(subq_opts_flag(o, "progress", &prog));
   ctx->seed = (uint64_t)seed;
   if (prog) subq_progress_enable(1);
+  ctx->fault_rank = -1;
+  if (subq_opts_has(o, "fault")) {
+    const char *f = NULL;
+    SUBQ_CALL(subq_opts_string(o, "fault", &f));
+    int n = 0;
+    SUBQ_CHECK(sscanf(f, "%d:%31[a-z_0-9-]%n", &ctx->fault_rank, ctx->fault_phase, &n) == 2 &&
+                   f[n] == 0 && ctx->fault_rank >= 0 && ctx->fault_rank < ctx->size,
+               SUBQ_ERR_ARG, "option --fault: expected RANK:PHASE with RANK in 0..%d, got '%s'",
+               ctx->size - 1, f);
+  }
   /* --device: every rank resolves its own (local rank mod device count); the outcome is
    * agreed, so --device=cuda without a device is an error on every rank. */
   const char *dev = "cpu";
@@ -303,7 +343,8 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   subq_comm_counters_t c0, c1, dc;
   subq_comm_snapshot(&c0);
   double t0 = subq_wtime();
-  err = job->run(ctx);
+  err = subq_error_agree(comm, fault_(ctx, "start")); /* control communication */
+  if (!err) err = job->run(ctx);
   subq_comm_snapshot(&c1);
   subq_comm_diff(&c0, &c1, &dc);
   err = subq_error_agree(comm, err);
@@ -319,7 +360,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
     if (!err && !job->no_output) {
       char p[4096];
       err = subq_json_write(ctx->summary, subq_job_path(ctx, "summary.json", p, sizeof p));
-      if (!err) err = commit_stage_(stage, out, job->name);
+      if (!err) err = commit_stage_(stage, out, job->name, ctx->fault_rank == 0 && !strcmp(ctx->fault_phase, "commit"));
     }
     if (!err && summary_out) *summary_out = strdup(subq_json_text(ctx->summary));
   }

@@ -29,6 +29,10 @@ typedef struct subq_job_ctx {
   double phase_s[16];
   /* Short human table printed by rank 0 after the run: "key  value" lines. */
   char table[4096];
+  /* --fault=RANK:PHASE (testing): rank fault_rank fails in the phase named fault_phase
+   * (a phase recorded by subq_job_phase, or "start" / "commit"); -1 when not set. */
+  int fault_rank;
+  char fault_phase[32];
 } subq_job_ctx_t;
 
 typedef struct {
@@ -44,7 +48,8 @@ const subq_job_t *subq_job_find(const char *name);
 int subq_job_count(void);
 const subq_job_t *subq_job_at(int i);
 
-/* Collective: record a phase as the max over ranks of local seconds `t`. */
+/* Collective: record a phase as the max over ranks of local seconds `t`.  Agrees on an
+ * injected fault (--fault=RANK:NAME): every rank returns its error. */
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t);
 /* Append one "key  value" line to the human table (rank 0). */
 void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...)

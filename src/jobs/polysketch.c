@@ -18,7 +18,7 @@
 static const subq_opt_spec_t opts_[] = {
     SUBQ_KV_OPTS,
     {"data", SUBQ_OPT_STRING, NULL, "", "data spec instead of --kv (rows are tokens, used as q = k = v)", NULL, 0, 0},
-    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 0, 1e9},
+    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 1, 1e9},
     {"d", SUBQ_OPT_INT, "64", "", "synthetic head dimension", NULL, 1, 4096},
     {"r", SUBQ_OPT_INT, "32", "", "sketch size r (features; the kernel has r(r+1)/2)", NULL, 1, 4096},
     {"p", SUBQ_OPT_INT, "4", "", "polynomial degree p (even)", NULL, 2, 64},
@@ -154,9 +154,21 @@ static void free_in_(input_t *in) {
   subq_free(&in->V);
 }
 
+/* Agree on the outcome of loading; on error every rank frees its inputs. */
+static int agree_in_(subq_job_ctx_t *ctx, input_t *in, int err) {
+  err = subq_error_agree(ctx->comm, err);
+  if (err) {
+    free_in_(in);
+    return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  }
+  return SUBQ_OK;
+}
+
 static int load_(subq_job_ctx_t *ctx, input_t *in) {
   const subq_opts_t *o = ctx->opts;
   int err = SUBQ_OK;
+  SUBQ_CHECK(!(subq_opts_has(o, "kv") && subq_opts_has(o, "data")), SUBQ_ERR_ARG,
+             "options --kv and --data are mutually exclusive (give one input)");
   if (subq_opts_has(o, "kv")) {
     subq_kv_sel_t sel;
     SUBQ_CALL(subq_kvopts_open(ctx->comm, o, &sel));
@@ -173,8 +185,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
     if (!err) err = subq_kv_load(sel.kv, 'k', sel.layer, sel.kv_head, in->t0, in->t1, in->K);
     if (!err) err = subq_kv_load(sel.kv, 'v', sel.layer, sel.kv_head, in->t0, in->t1, in->V);
     subq_kvopts_close(&sel);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   if (subq_opts_has(o, "data")) {
     const char *spec = NULL;
@@ -195,8 +206,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
       memcpy(in->V, in->Q, m * sizeof(double));
     }
     subq_source_close(&src);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   long n, d;
   SUBQ_CALL(subq_opts_int(o, "n", &n));
@@ -206,7 +216,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
   subq_kvopts_block(in->n, ctx->size, ctx->rank, &in->t0, &in->t1);
   snprintf(in->what, sizeof in->what, "synthetic gauss n=%ld d=%ld seed=%llu", n, d,
            (unsigned long long)ctx->seed);
-  SUBQ_CALL(subq_error_agree(ctx->comm, alloc_in_(in)));
+  SUBQ_CALL(agree_in_(ctx, in, alloc_in_(in)));
   synth_(in, ctx->seed);
   return SUBQ_OK;
 }

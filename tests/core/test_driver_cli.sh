@@ -5,7 +5,7 @@
 set -u
 fail=0; n=0
 ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 60 "$MPIEXEC" --oversubscribe -np "$@"; }
+mpi() { timeout $((60 * ${SUBQ_TIME_SCALE:-1})) "$MPIEXEC" --oversubscribe -np "$@"; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 
 "$SUBQ_BIN" --help > "$T/h" 2>&1; ok $? "subq --help exits 0"
