@@ -205,7 +205,9 @@ typedef struct {
 /* Collective: additive-error rank-k approximation of K = [k(x_i, x_j)] from s rows
  * sampled with probability p_i ~ ||K_i||^2 (BIKSZ, low-rank approximation by importance
  * sampling of rows; row norms by KDE queries of k^2 with `oracle`'s type and accuracy,
- * oracle must be set up with kernel k^2 on X) or uniformly (oracle == NULL, the baseline).
+ * oracle must be set up with kernel k^2 on X; estimates below the diagonal term
+ * k(x_i, x_i)^2 = 1 are raised to 1, a lower bound every row norm satisfies) or uniformly
+ * (oracle == NULL, the baseline).
  * The s rows scaled by 1/sqrt(s p_i) form S (s x n); V = S^T U Sigma^{-1} from the top-k
  * eigenpairs of S S^T (LAPACK dsyevr), as in Frieze-Kannan-Vempala 2004 / Drineas-Kannan-
  * Mahoney 2006 LinearTimeSVD, so that K V V^T is the approximation (V n x k).
@@ -231,6 +233,54 @@ int subq_kernel_lra_error(const subq_dmat_t *X, const subq_kernel_t *kernel, con
  * SUBQ_ERR_MEM, SUBQ_ERR_LAPACK. */
 int subq_kernel_dense_eig(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t k,
                           double *lambda, double *vecs, double *best_err_fro, double *norm_fro);
+
+/* Collective: subq_kernel_lra with rows sampled with probability p_i ~ w[i] (w: n
+ * weights >= 0, replicated, e.g. exact squared row norms as an oracle, or estimates made
+ * elsewhere); stats->kde_evals = 0 (the caller counts what w cost).  Errors as
+ * subq_kernel_lra, plus SUBQ_ERR_ARG for a negative, NaN or infinite weight. */
+int subq_kernel_lra_weights(const subq_dmat_t *X, const subq_kernel_t *kernel, const double *w,
+                            size_t k, size_t s, uint64_t seed, double *V,
+                            subq_lra_stats_t *stats);
+
+/* Collective: subq_kernel_lra_error for m approximations at once in one pass over K
+ * (n^2 kernel evaluations in all): V is X->nloc x (m k) row-major, approximation v in
+ * columns [v k, (v + 1) k); err_fro[v] (m) its exact error, *norm_fro (may be NULL) =
+ * ||K||_F.  Errors: SUBQ_ERR_ARG (k = 0, m = 0, NULL), SUBQ_ERR_MEM, SUBQ_ERR_MPI. */
+int subq_kernel_lra_error_multi(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                const double *V, size_t k, size_t m, double *err_fro,
+                                double *norm_fro);
+
+/* Collective over X->comm: the error of K V V^T estimated on r rows i_1..i_r drawn
+ * uniformly with replacement (counter RNG: seed, stream 'KLE', t): with the row residuals
+ * e_t = ||K_i - K_i V V^T||^2 (exact per row: n kernel evaluations each, blocked against
+ * the local columns, 128 rows at a time), ||K - K V V^T||_F^2 ~ n mean(e_t), unbiased.
+ * *err_fro = sqrt of that, *err_se (may be NULL) its standard error by the delta method,
+ * n sd(e_t) / (2 sqrt(r) err_fro); *norm_fro (may be NULL) the same estimate of ||K||_F.
+ * V: local rows (X->nloc x k) as from subq_kernel_lra.  *evals (may be NULL) = r n.
+ * Memory per rank: r (d + k + 1) + 128 nloc doubles.  For n where n^2 evaluations are
+ * affordable use subq_kernel_lra_error (exact).  Errors: SUBQ_ERR_ARG (k = 0, r < 2,
+ * not float64), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+int subq_kernel_lra_error_sampled(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                  const double *V, size_t k, size_t r, uint64_t seed,
+                                  double *err_fro, double *norm_fro, double *err_se,
+                                  uint64_t *evals);
+
+/* Collective over X->comm: dense reference with ScaLAPACK.  The kernel matrix is built
+ * directly in the 2D block-cyclic layout on an nprow x npcol BLACS grid (0 x 0: most
+ * square) with nb x nb blocks (nb <= 0: 64): every process computes only its own blocks
+ * (its rows' and columns' points are broadcast from their row-block owners; n^2 kernel
+ * evaluations in all, one dgemm per process).  Eigenvalues by pdsyevd (JOBZ = 'V') when
+ * vecs != NULL, else by pdsyev with JOBZ = 'N' (eigenvalues only: no back-transformation).
+ * lambda (k, descending, replicated); vecs (may be NULL): the top-k eigenvectors as local
+ * rows (X->nloc x k, row-major, X's distribution), each column's entries summing to >= 0;
+ * *best_err_fro = sqrt(||K||_F^2 - sum_{i<k} lambda_i^2), *norm_fro = ||K||_F, *evals =
+ * n^2 (each may be NULL).  Memory: 8 n^2 / P bytes per rank for K (twice with vecs) plus
+ * ScaLAPACK's workspace.  Errors: SUBQ_ERR_ARG (k = 0 or k > n, n > 46340, grid shape),
+ * SUBQ_ERR_MEM, SUBQ_ERR_LAPACK (info), SUBQ_ERR_MPI; agreed over the communicator. */
+int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                    size_t k, int nprow, int npcol, int nb, double *lambda,
+                                    double *vecs, double *best_err_fro, double *norm_fro,
+                                    uint64_t *evals);
 
 /* Collective: top eigenvalue and eigenvector of K by the kernel noisy power method
  * (Backurs, Indyk, Musco, Wagner 2021, "Faster kernel matrix algebra via density

@@ -4,6 +4,7 @@
 #define SUBQ_JOBS_KDE_JOBS_H
 
 #include <string.h>
+#include <time.h>
 
 #include "jobs/job.h"
 #include "subq/kde.h"
@@ -64,6 +65,21 @@ static inline int subq_kde_job_report_common(subq_job_ctx_t *ctx, const subq_kde
   subq_job_table(ctx, "kernel", "%s, h = %.6g (%s)", subq_kernel_name(a->kernel.type), a->kernel.h,
                  a->bw_heuristic ? "median-distance" : "given");
   return SUBQ_OK;
+}
+
+/* This process's CPU seconds (all its threads) so far.  Wall times on a shared machine
+ * depend on the load; CPU seconds summed over ranks do not. */
+static inline double subq_kde_job_cpu(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Collective: CPU seconds since c0 on this rank, summed over ranks. */
+static inline double subq_kde_job_cpu_sum(MPI_Comm comm, double c0) {
+  double c = subq_kde_job_cpu() - c0, g = c;
+  MPI_Allreduce(&c, &g, 1, MPI_DOUBLE, MPI_SUM, comm);
+  return g;
 }
 
 /* Collective: peak resident memory, max over ranks, bytes. */

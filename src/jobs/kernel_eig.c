@@ -1,40 +1,102 @@
 /* subq kernel-eig: top eigenvalue and eigenvector of the kernel matrix by the kernel
  * noisy power method with sampled matvecs (Backurs-Indyk-Musco-Wagner 2021, as used by
- * BIKSZ arXiv 2212.00642; include/subq/kde.h) against LAPACK dsyevr (n <= --dense-max). */
+ * BIKSZ arXiv 2212.00642; include/subq/kde.h) against the dense ScaLAPACK pdsyevd
+ * reference (kernel matrix built block-cyclic, n <= --dense-max; LAPACK dsyevr on rank 0
+ * with --dense=lapack).  Above --dense-max the estimate is checked by its residual
+ * ||K v - lambda v|| estimated on --check-rows uniformly sampled rows (n kernel
+ * evaluations each): for symmetric K some eigenvalue lies within the residual of lambda. */
 #include <math.h>
 
 #include "jobs/kde_jobs.h"
+
+/* Collective: ||K v - lam v||_2 estimated on r rows drawn uniformly (stream 'KER'):
+ * sqrt(n/r sum_t ((K v)_i - lam v_i)^2), v local (nloc).  r n kernel evaluations. */
+static int residual_sampled_(const subq_dmat_t *X, const subq_kernel_t *ker, const double *v,
+                             double lam, size_t r, uint64_t seed, double *res) {
+  const size_t n = X->n, d = X->d, nl = X->nloc;
+  size_t *idx = NULL;
+  double *Y = NULL, *Kb = NULL, *kv = NULL;
+  int e = SUBQ_ALLOC(idx, r);
+  if (!e) e = subq_malloc(r, d * sizeof(double), &Y);
+  if (!e) e = subq_malloc(64, (nl ? nl : 1) * sizeof(double), &Kb);
+  if (!e) e = SUBQ_ZALLOC(kv, 2 * r);
+  e = subq_error_agree(X->comm, e);
+  if (!e) {
+    for (size_t t = 0; t < r; t++) idx[t] = subq_rng_below(seed, 0x4B4552ull, t, n);
+    e = subq_kde_gather_rows(X, r, idx, Y);
+  }
+  for (size_t t0 = 0; !e && nl && t0 < r; t0 += 64) {
+    size_t tb = t0 + 64 < r ? 64 : r - t0;
+    e = subq_kernel_block(ker, tb, nl, d, Y + t0 * d, NULL, (const double *)X->data, NULL, Kb);
+    for (size_t t = 0; !e && t < tb; t++) {
+      double s = 0;
+      for (size_t j = 0; j < nl; j++) s += Kb[t * nl + j] * v[j];
+      kv[t0 + t] = s;
+      size_t i = idx[t0 + t];
+      if (i >= X->r0 && i < X->r0 + nl) kv[r + t0 + t] = v[i - X->r0];
+    }
+  }
+  e = subq_error_agree(X->comm, e);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, kv, (int)(2 * r), MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the sampled residual failed");
+  if (!e) {
+    double s = 0;
+    for (size_t t = 0; t < r; t++) s += (kv[t] - lam * kv[r + t]) * (kv[t] - lam * kv[r + t]);
+    *res = sqrt((double)n / (double)r * s);
+  }
+  subq_free(&idx);
+  subq_free(&Y);
+  subq_free(&Kb);
+  subq_free(&kv);
+  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : 0;
+}
 
 static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"columns", SUBQ_OPT_INT, "50", "columns", "sampled columns per matvec m (n m kernel evaluations each)", NULL, 1, 1e7},
     {"iters", SUBQ_OPT_INT, "10", "", "power iterations", NULL, 1, 1e5},
-    {"dense-max", SUBQ_OPT_INT, "5000", "points", "largest n for the dense LAPACK reference (8 n^2 bytes on rank 0)", NULL, 0, 1e6},
+    {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: 16 n^2 / ranks bytes per rank)", NULL, 0, 46340},
+    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, pdsyevd) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
+    {"check-rows", SUBQ_OPT_INT, "500", "rows", "rows sampled for the residual check when n > --dense-max", NULL, 2, 1e6},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
 static int run_(subq_job_ctx_t *ctx) {
   subq_kde_job_data_t a;
   subq_dmat_t *X = NULL;
   SUBQ_CALL(subq_kde_job_load(ctx, &a, &X));
-  long m, iters, dmax;
+  long m, iters, dmax, crows;
+  const char *dense_name;
   int e = subq_opts_int(ctx->opts, "columns", &m);
   if (!e) e = subq_opts_int(ctx->opts, "iters", &iters);
   if (!e) e = subq_opts_int(ctx->opts, "dense-max", &dmax);
+  if (!e) e = subq_opts_int(ctx->opts, "check-rows", &crows);
+  if (!e) e = subq_opts_string(ctx->opts, "dense", &dense_name);
   double *v = NULL, *ve = NULL, lam = 0, lex = NAN, al = NAN, t_est = 0, t_dense = 0;
   uint64_t ev = 0;
   const int do_dense = X->n <= (size_t)dmax;
   if (!e) e = SUBQ_ALLOC(v, X->nloc + 1);
-  if (!e && do_dense) e = SUBQ_ALLOC(ve, X->n);
+  const int scalapack = !e && strcmp(dense_name, "scalapack") == 0;
+  if (!e && do_dense) e = SUBQ_ALLOC(ve, scalapack ? X->nloc + 1 : X->n);
   e = subq_error_agree(ctx->comm, e);
-  double t0 = subq_wtime();
+  double t0 = subq_wtime(), c0 = subq_kde_job_cpu(), cpu_est = 0, cpu_dense = 0;
   if (!e) e = subq_kernel_top_eig(X, &a.kernel, (size_t)m, (size_t)iters, ctx->seed, &lam, v, &ev);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_est);
+  if (!e) cpu_est = subq_kde_job_cpu_sum(ctx->comm, c0);
+  c0 = subq_kde_job_cpu();
   t0 = subq_wtime();
-  if (!e && do_dense) e = subq_kernel_dense_eig(X, &a.kernel, 1, &lex, ve, NULL, NULL);
+  if (!e && do_dense && scalapack)
+    e = subq_kernel_dense_eig_scalapack(X, &a.kernel, 1, 0, 0, 64, &lex, ve, NULL, NULL, NULL);
+  else if (!e && do_dense)
+    e = subq_kernel_dense_eig(X, &a.kernel, 1, &lex, ve, NULL, NULL);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
+  if (!e) cpu_dense = subq_kde_job_cpu_sum(ctx->comm, c0);
+  double res = NAN, t_check = 0;
+  t0 = subq_wtime();
+  if (!e && !do_dense) e = residual_sampled_(X, &a.kernel, v, lam, (size_t)crows, ctx->seed + 1, &res);
+  if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_check);
   if (!e && do_dense) {
     double s = 0;
-    for (size_t i = 0; i < X->nloc; i++) s += v[i] * ve[X->r0 + i];
+    for (size_t i = 0; i < X->nloc; i++) s += v[i] * ve[(scalapack ? 0 : X->r0) + i];
     if (MPI_Allreduce(&s, &al, 1, MPI_DOUBLE, MPI_SUM, ctx->comm) != MPI_SUCCESS)
       e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the alignment failed");
     al = fabs(al);
@@ -57,10 +119,21 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "time_s", t_est);
     if (!e) e = subq_json_num(j, "dense_time_s", do_dense ? t_dense : NAN);
     if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
+    if (!e) e = subq_json_num(j, "cpu_s", cpu_est);
+    if (!e) e = subq_json_num(j, "dense_cpu_s", do_dense ? cpu_dense : NAN);
+    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? "scalapack-pdsyevd" : "lapack-dsyevr") : "none");
+    if (!e) e = subq_json_num(j, "residual_sampled", res);
+    if (!e) e = subq_json_num(j, "residual_rel", res / lam);
+    if (!e) e = subq_json_int(j, "check_rows", do_dense ? 0 : crows);
+    if (!e) e = subq_json_num(j, "check_time_s", t_check);
     subq_job_table(ctx, "lambda_1", "%.8g (exact %.8g, rel. error %.3g)", lam, lex, fabs(lam - lex) / lex);
     subq_job_table(ctx, "eigenvector alignment", "%.6f", al);
     subq_job_table(ctx, "kernel evals", "%.4g (%.4f of n^2)", (double)ev, (double)ev / n2);
+    if (!do_dense)
+      subq_job_table(ctx, "residual", "||Kv - lambda v|| ~ %.4g (%.3g of lambda; %ld sampled rows)", res, res / lam, crows);
     subq_job_table(ctx, "time", "%.3f s (dense %.3f s)", t_est, t_dense);
+    subq_job_table(ctx, "CPU time (all ranks)", "%.3f s (dense %.3f s)", cpu_est, cpu_dense);
+    subq_job_table(ctx, "peak memory", "%.1f MiB per rank (max)", mem / 1048576.0);
   }
   e = subq_error_agree(ctx->comm, e);
   subq_free(&v);

@@ -21,7 +21,7 @@
 static const subq_opt_spec_t opts_[] = {
     SUBQ_KV_OPTS,
     {"data", SUBQ_OPT_STRING, NULL, "", "data spec instead of --kv (rows are tokens, used as q = k = v)", NULL, 0, 0},
-    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 0, 1e9},
+    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 1, 1e9},
     {"d", SUBQ_OPT_INT, "64", "", "synthetic head dimension", NULL, 1, 4096},
     {"r", SUBQ_OPT_INT, "32", "", "sketch size r (features; the kernel has r(r+1)/2)", NULL, 1, 4096},
     {"p", SUBQ_OPT_INT, "4", "", "polynomial degree p (even)", NULL, 2, 64},
@@ -43,6 +43,7 @@ typedef struct {
   int d, dv, r, p, block, mixed, causal, f32;
   subq_sketch_type_t sketch;
   uint64_t seed;
+  subq_device_t device; /* all three attentions run here (--device) */
 } cfg_t;
 
 /* CPU seconds of this process, all threads.  On the shared development machine a
@@ -69,6 +70,7 @@ static int run_attn_(MPI_Comm comm, const cfg_t *c, subq_attn_type_t type, size_
   float *f = NULL;
   const size_t nq = nl * (size_t)c->d, nv = nl * (size_t)c->dv;
   int err = subq_attn_create(comm, type, c->d, c->dv, &a);
+  if (!err) err = subq_attn_set_device(a, c->device);
   if (!err) err = subq_attn_set_causal(a, c->causal);
   if (!err) err = subq_attn_set_block(a, c->block);
   if (!err && type != SUBQ_ATTN_SOFTMAX) err = subq_attn_set_degree(a, c->p);
@@ -185,9 +187,21 @@ static void free_in_(input_t *in) {
   subq_free(&in->V);
 }
 
+/* Agree on the outcome of loading; on error every rank frees its inputs. */
+static int agree_in_(subq_job_ctx_t *ctx, input_t *in, int err) {
+  err = subq_error_agree(ctx->comm, err);
+  if (err) {
+    free_in_(in);
+    return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  }
+  return SUBQ_OK;
+}
+
 static int load_(subq_job_ctx_t *ctx, input_t *in) {
   const subq_opts_t *o = ctx->opts;
   int err = SUBQ_OK;
+  SUBQ_CHECK(!(subq_opts_has(o, "kv") && subq_opts_has(o, "data")), SUBQ_ERR_ARG,
+             "options --kv and --data are mutually exclusive (give one input)");
   if (subq_opts_has(o, "kv")) {
     subq_kv_sel_t sel;
     SUBQ_CALL(subq_kvopts_open(ctx->comm, o, &sel));
@@ -204,8 +218,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
     if (!err) err = subq_kv_load(sel.kv, 'k', sel.layer, sel.kv_head, in->t0, in->t1, in->K);
     if (!err) err = subq_kv_load(sel.kv, 'v', sel.layer, sel.kv_head, in->t0, in->t1, in->V);
     subq_kvopts_close(&sel);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   if (subq_opts_has(o, "data")) {
     const char *spec = NULL;
@@ -226,8 +239,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
       memcpy(in->V, in->Q, m * sizeof(double));
     }
     subq_source_close(&src);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   long n, d;
   SUBQ_CALL(subq_opts_int(o, "n", &n));
@@ -237,7 +249,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
   subq_kvopts_block(in->n, ctx->size, ctx->rank, &in->t0, &in->t1);
   snprintf(in->what, sizeof in->what, "synthetic gauss n=%ld d=%ld seed=%llu", n, d,
            (unsigned long long)ctx->seed);
-  SUBQ_CALL(subq_error_agree(ctx->comm, alloc_in_(in)));
+  SUBQ_CALL(agree_in_(ctx, in, alloc_in_(in)));
   synth_(in, ctx->seed);
   return SUBQ_OK;
 }
@@ -260,6 +272,7 @@ static int read_cfg_(subq_job_ctx_t *ctx, cfg_t *c) {
   c->block = (int)b;
   c->f32 = !strcmp(prec, "f32");
   c->seed = ctx->seed;
+  c->device = ctx->device;
   return SUBQ_OK;
 }
 
@@ -350,12 +363,22 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
   SUBQ_CALL(subq_opts_flag(ctx->opts, "save", &save));
   SUBQ_CALL(subq_opts_int(ctx->opts, "d", &d));
   c->d = c->dv = (int)d;
-  double pk0, pkc0, pk1, pkc1;
-  sgemm_rate_(&pk0, &pkc0);
+  /* The reference rate: this rank's CPU sgemm (by wall and by CPU time), or on cuda the
+   * device's cuBLAS gemm in the run's precision (column device says which). */
+  const int dev = c->device == SUBQ_DEVICE_CUDA;
+  double pk0 = 0, pkc0 = 0, pk1 = 0, pkc1 = 0;
+  if (dev) {
+    SUBQ_CALL(subq_error_agree(ctx->comm, subq_bench_device_gemm_rate(c->f32, &pk0)));
+    pkc0 = pk0;
+  } else {
+    sgemm_rate_(&pk0, &pkc0);
+  }
   if (ctx->rank == 0)
-    printf("  sgemm rate (n=1024, this rank): %.1f GFLOP/s (CPU time: %.1f)\n"
-           "  %8s %11s %11s %11s %9s %9s %9s %9s\n", pk0, pkc0, "n", "polysketch",
-           "softmax", "poly", "speedup", "(cpu)", "sk gemm%", "soft%");
+    printf("  %s rate (%s): %.1f GFLOP/s (CPU time: %.1f)\n"
+           "  %8s %11s %11s %11s %9s %9s %9s %9s\n",
+           dev ? (c->f32 ? "cuBLAS sgemm" : "cuBLAS dgemm") : "sgemm",
+           dev ? "n=4096, this rank's device" : "n=1024, this rank", pk0, pkc0, "n",
+           "polysketch", "softmax", "poly", "speedup", "(cpu)", "sk gemm%", "soft%");
   double sp[32], spc[32], tsk[32], tso[32], tpo[32], csk[32], cso[32], skr[32], skrc[32],
       sor[32], sorc[32];
   for (int k = 0; k < nn; k++) {
@@ -403,7 +426,12 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
       printf("  %8zu %10.4fs %10.4fs %10.4fs %8.2fx %8.2fx %8.0f%% %8.0f%%\n", in.n, ts.wall,
              tf.wall, tp.wall, sp[k], spc[k], 100 * skr[k] / pk0, 100 * sor[k] / pk0);
   }
-  sgemm_rate_(&pk1, &pkc1);
+  if (dev) {
+    SUBQ_CALL(subq_error_agree(ctx->comm, subq_bench_device_gemm_rate(c->f32, &pk1)));
+    pkc1 = pk1;
+  } else {
+    sgemm_rate_(&pk1, &pkc1);
+  }
   const double peak = pk0 > pk1 ? pk0 : pk1, peakc = pkc0 > pkc1 ? pkc0 : pkc1;
   if (ctx->rank == 0) {
     char path[4096], *csv = NULL;
@@ -413,15 +441,16 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
                      "n,d,r,p,block,precision,ranks,threads,reps,t_polysketch_s,t_softmax_s,"
                      "t_poly_s,cpu_polysketch_s,cpu_softmax_s,speedup_vs_softmax,"
                      "speedup_vs_softmax_cpu,sketch_gemm_frac_of_peak,softmax_frac_of_peak,"
-                     "sketch_gemm_frac_of_peak_cpu,softmax_frac_of_peak_cpu,sgemm_peak_gflops,sgemm_peak_gflops_cpu\n");
+                     "sketch_gemm_frac_of_peak_cpu,softmax_frac_of_peak_cpu,sgemm_peak_gflops,"
+                     "sgemm_peak_gflops_cpu,device\n");
     for (int k = 0; k < nn; k++)
       L += snprintf(csv + L, cap - (size_t)L,
                     "%ld,%d,%d,%d,%d,%s,%d,%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.3f,"
-                    "%.3f,%.3f,%.2f,%.2f\n",
+                    "%.3f,%.3f,%.2f,%.2f,%s\n",
                     ns[k], c->d, c->r, c->p, c->block, c->f32 ? "f32" : "f64", ctx->size,
                     omp_get_max_threads(), reps, tsk[k], tso[k], tpo[k], csk[k], cso[k], sp[k],
                     spc[k], skr[k] / peak, sor[k] / peak, skrc[k] / peakc, sorc[k] / peakc, peak,
-                    peakc);
+                    peakc, subq_device_name(c->device));
     int err = subq_file_write_atomic(subq_job_path(ctx, "bench.csv", path, sizeof path), csv,
                                      strlen(csv));
     subq_free(&csv);
@@ -511,8 +540,9 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!err) err = subq_json_num(j, "sgemm_fraction", frac);
     if (!err) err = subq_json_num(j, "gemm_gflops_sketch_rank0", gs > 0 ? gf / gs * 1e-9 : 0);
     subq_job_table(ctx, "input", "%s", in.what);
-    subq_job_table(ctx, "polysketch", "%s r=%d p=%d block=%d%s%s", subq_sketch_type_name(c.sketch),
-                   c.r, c.p, c.block, c.mixed ? " mixed" : "", c.causal ? " causal" : "");
+    subq_job_table(ctx, "polysketch", "%s r=%d p=%d block=%d%s%s on %s",
+                   subq_sketch_type_name(c.sketch), c.r, c.p, c.block, c.mixed ? " mixed" : "",
+                   c.causal ? " causal" : "", subq_device_name(c.device));
     subq_job_table(ctx, "rel err vs exact poly", "%.4f", e_poly);
     subq_job_table(ctx, "rel err vs softmax", "%.4f (exact poly vs softmax %.4f)", e_soft, e_gap);
     subq_job_table(ctx, "kernel err (Thm 2.5 form)", "mean %.4f, max %.4f", keps_mean, keps_max);

@@ -28,6 +28,7 @@ enum {
 #define SUBQ_KDE_STREAM_LEAF 0x4B4C46ull    /* leaf race */
 #define SUBQ_KDE_STREAM_LRA 0x4B4C52ull     /* row sampling for LRA */
 #define SUBQ_KDE_STREAM_EIG 0x4B4547ull     /* column sampling in the power method */
+#define SUBQ_KDE_STREAM_LRAERR 0x4B4C45ull  /* rows sampled for the LRA error estimate */
 
 typedef struct subq_kde_ops {
   const char *name;

@@ -36,8 +36,32 @@ static int top_eig_(size_t s, size_t k, double *W, double *lam, double *U) {
   return e;
 }
 
+static int lra_core_(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde_t *oracle,
+                     const double *w, size_t k, size_t s, uint64_t seed, double *V,
+                     subq_lra_stats_t *stats);
+
 int subq_kernel_lra(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde_t *oracle,
                     size_t k, size_t s, uint64_t seed, double *V, subq_lra_stats_t *stats) {
+  return lra_core_(X, kernel, oracle, NULL, k, s, seed, V, stats);
+}
+
+int subq_kernel_lra_weights(const subq_dmat_t *X, const subq_kernel_t *kernel, const double *w,
+                            size_t k, size_t s, uint64_t seed, double *V,
+                            subq_lra_stats_t *stats) {
+  int e = 0;
+  for (size_t i = 0; X && w && i < X->n; i++)
+    if (!(w[i] >= 0) || !isfinite(w[i])) {
+      e = SUBQ_FAIL(SUBQ_ERR_ARG, "row weight %zu must be finite and >= 0, got %g", i, w[i]);
+      break;
+    }
+  if (!e && !w) e = SUBQ_FAIL(SUBQ_ERR_ARG, "row weights w is NULL");
+  SUBQ_CALL(subq_error_agree(X ? X->comm : MPI_COMM_WORLD, e));
+  return lra_core_(X, kernel, NULL, w, k, s, seed, V, stats);
+}
+
+static int lra_core_(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde_t *oracle,
+                     const double *w, size_t k, size_t s, uint64_t seed, double *V,
+                     subq_lra_stats_t *stats) {
   double t0 = subq_wtime();
   int e = 0;
   if (!X || !kernel || !V) e = SUBQ_FAIL(SUBQ_ERR_ARG, "X, kernel or V is NULL");
@@ -63,10 +87,17 @@ int subq_kernel_lra(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde_
   if (!e) e = subq_malloc(s, k * sizeof(double), &U);
   e = subq_error_agree(X->comm, e);
   /* 1. sampling probabilities: squared row norms by KDE of k^2, or uniform */
-  if (!e && oracle) {
-    e = subq_kde_query_points(oracle, 0.0, p, &st.kde_evals);
+  if (!e && (oracle || w)) {
+    if (oracle)
+      e = subq_kde_query_points(oracle, 0.0, p, &st.kde_evals);
+    else
+      memcpy(p, w, n * sizeof *p);
     if (!e) {
+      /* ||K_i||^2 >= k(x_i, x_i)^2 = 1: a noisy KDE estimate below that is raised to it,
+       * so no row gets a vanishing probability (and an exploding weight 1/sqrt(s p_i)) */
       double tot = 0;
+      if (oracle)
+        for (size_t i = 0; i < n; i++) p[i] = fmax(p[i], 1.0);
       for (size_t i = 0; i < n; i++) tot += p[i];
       for (size_t i = 0; i < n; i++) p[i] /= tot;
       e = subq_sample_weighted(p, n, s, seed, SUBQ_KDE_STREAM_LRA, idx);
@@ -122,6 +153,17 @@ int subq_kernel_lra(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde_
 
 int subq_kernel_lra_error(const subq_dmat_t *X, const subq_kernel_t *kernel, const double *V,
                           size_t k, double *err_fro, double *norm_fro) {
+  SUBQ_CHECK(err_fro != NULL, SUBQ_ERR_ARG, "err_fro is NULL");
+  return subq_kernel_lra_error_multi(X, kernel, V, k, 1, err_fro, norm_fro);
+}
+
+int subq_kernel_lra_error_multi(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                const double *V, size_t k, size_t m, double *err_fro,
+                                double *norm_fro) {
+  SUBQ_CHECK(X && kernel && err_fro && (V || !X->nloc), SUBQ_ERR_ARG, "X, kernel, V or err_fro is NULL");
+  SUBQ_CHECK(k > 0 && m > 0, SUBQ_ERR_ARG, "k = %zu and m = %zu must be >= 1", k, m);
+  const size_t kk = k, nv = m;
+  k = kk * nv; /* all approximations side by side: one pass over K */
   const size_t d = X->d, nl = X->nloc;
   const double *Xl = (const double *)X->data;
   size_t maxloc = X->n / (size_t)X->size + 1;
@@ -172,10 +214,16 @@ int subq_kernel_lra_error(const subq_dmat_t *X, const subq_kernel_t *kernel, con
       e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the error terms failed");
   }
   if (!e) {
-    double tr = 0, mg = 0, n2 = red[2 * k * k];
-    for (size_t i = 0; i < k; i++) tr += red[i * k + i];
-    for (size_t i = 0; i < k * k; i++) mg += red[i] * red[k * k + i];
-    *err_fro = sqrt(fmax(0.0, n2 - 2 * tr + mg));
+    /* approximation v uses columns [v kk, (v+1) kk): the diagonal kk x kk blocks */
+    const double n2 = red[2 * k * k];
+    for (size_t v = 0; v < nv; v++) {
+      double tr = 0, mg = 0;
+      for (size_t i = v * kk; i < (v + 1) * kk; i++) {
+        tr += red[i * k + i];
+        for (size_t j = v * kk; j < (v + 1) * kk; j++) mg += red[i * k + j] * red[k * k + i * k + j];
+      }
+      err_fro[v] = sqrt(fmax(0.0, n2 - 2 * tr + mg));
+    }
     if (norm_fro) *norm_fro = sqrt(n2);
   }
   subq_free(&Xr);

@@ -1,0 +1,191 @@
+/* Dense kernel-matrix reference with ScaLAPACK: the kernel matrix is built directly in
+ * the 2D block-cyclic layout (each process computes its own blocks) and its spectrum is
+ * computed by pdsyevd (eigenvectors) or pdsyev with JOBZ = 'N' (eigenvalues only).
+ * Debian ships no C headers for ScaLAPACK: the prototypes are declared here (gfortran
+ * calling convention, hidden character lengths appended). */
+#include <math.h>
+#include <string.h>
+
+#include "kde/kde_impl.h"
+
+extern int numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc,
+                   const int *nprocs);
+extern void descinit_(int *desc, const int *m, const int *n, const int *mb, const int *nb,
+                      const int *irsrc, const int *icsrc, const int *ictxt, const int *lld,
+                      int *info);
+extern void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *ia,
+                     const int *ja, const int *desca, double *w, double *z, const int *iz,
+                     const int *jz, const int *descz, double *work, const int *lwork,
+                     int *iwork, const int *liwork, int *info, size_t ljobz, size_t luplo);
+extern void pdsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *ia,
+                    const int *ja, const int *desca, double *w, double *z, const int *iz,
+                    const int *jz, const int *descz, double *work, const int *lwork, int *info,
+                    size_t ljobz, size_t luplo);
+
+/* Block-cyclic owner and local index of global index i (blocks of nb over np processes,
+ * source process 0). */
+static inline int bc_owner_(size_t i, int nb, int np) { return (int)((i / (size_t)nb) % (size_t)np); }
+static inline size_t bc_local_(size_t i, int nb, int np) {
+  return (i / ((size_t)nb * (size_t)np)) * (size_t)nb + i % (size_t)nb;
+}
+
+/* Xr (mloc x d) = the points of this process row's matrix rows, Xc (nloc x d) = those of
+ * its columns, by one broadcast of each rank's row block in turn. */
+static int bc_points_(const subq_dmat_t *X, const subq_blacs_grid_t *g, int nb, double *Xr,
+                      double *Xc) {
+  const size_t d = X->d, maxloc = X->n / (size_t)X->size + 1;
+  double *blk = NULL;
+  SUBQ_CALL(subq_error_agree(X->comm, subq_malloc(maxloc, d * sizeof(double), &blk)));
+  int e = 0;
+  for (int r = 0; !e && r < X->size; r++) {
+    size_t r0, nr;
+    subq_dist_block(X->n, X->size, r, &r0, &nr);
+    if (r == X->rank && nr) memcpy(blk, X->data, nr * d * sizeof *blk);
+    if (MPI_Bcast(blk, (int)(nr * d), MPI_DOUBLE, r, X->comm) != MPI_SUCCESS) {
+      e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of row block %d failed", r);
+      break;
+    }
+    for (size_t i = r0; i < r0 + nr; i++) {
+      if (bc_owner_(i, nb, g->nprow) == g->myrow)
+        memcpy(Xr + bc_local_(i, nb, g->nprow) * d, blk + (i - r0) * d, d * sizeof *blk);
+      if (bc_owner_(i, nb, g->npcol) == g->mycol)
+        memcpy(Xc + bc_local_(i, nb, g->npcol) * d, blk + (i - r0) * d, d * sizeof *blk);
+    }
+  }
+  subq_free(&blk);
+  return e;
+}
+
+/* Eigen-decomposition of the block-cyclic K (destroyed): w (n, ascending) on every rank;
+ * Z (same layout as K) with the eigenvectors when want_vecs.  Phases agreed so that no
+ * rank enters a ScaLAPACK collective another skips. */
+static int bc_syev_(MPI_Comm comm, int n, double *K, const int *desc, double *w, double *Z,
+                    int want_vecs) {
+  int one = 1, lwork = -1, liwork = -1, info = 0, iq = 0;
+  double q = 0;
+  double *work = NULL;
+  int *iwork = NULL;
+  if (want_vecs)
+    pdsyevd_("V", "L", &n, K, &one, &one, desc, w, Z, &one, &one, desc, &q, &lwork, &iq,
+             &liwork, &info, 1, 1);
+  else
+    pdsyev_("N", "L", &n, K, &one, &one, desc, w, Z, &one, &one, desc, &q, &lwork, &info, 1, 1);
+  int e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "%s workspace query: info = %d",
+                           want_vecs ? "pdsyevd" : "pdsyev", info) : 0;
+  /* the query differs between processes, and pdsyevd passes its own share on to pdormtr,
+   * which (3 x 1 grid, n = 157, nb = 64) rejects a process's own smaller figure without
+   * setting info: use the maximum over ranks, with a margin */
+  double qi[2] = {q, (double)iq};
+  e = subq_error_agree(comm, e);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
+  q = qi[0];
+  iq = (int)qi[1];
+  lwork = (int)fmin(2147483000.0, q * 1.1 + 4.0 * n + 1000);
+  liwork = iq + 8 * n + 100;
+  if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
+  if (!e && want_vecs) e = SUBQ_ALLOC(iwork, (size_t)liwork);
+  e = subq_error_agree(comm, e);
+  if (!e) {
+    if (want_vecs)
+      pdsyevd_("V", "L", &n, K, &one, &one, desc, w, Z, &one, &one, desc, work, &lwork, iwork,
+               &liwork, &info, 1, 1);
+    else
+      pdsyev_("N", "L", &n, K, &one, &one, desc, w, Z, &one, &one, desc, work, &lwork, &info,
+              1, 1);
+    e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "%s of the %d x %d kernel matrix: info = %d",
+                         want_vecs ? "pdsyevd" : "pdsyev", n, n, info) : 0;
+    e = subq_error_agree(comm, e);
+  }
+  subq_free(&work);
+  subq_free(&iwork);
+  return e;
+}
+
+int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                    size_t k, int nprow, int npcol, int nb, double *lambda,
+                                    double *vecs, double *best_err_fro, double *norm_fro,
+                                    uint64_t *evals) {
+  int e = 0;
+  if (!X || !kernel || !lambda) e = SUBQ_FAIL(SUBQ_ERR_ARG, "X, kernel or lambda is NULL");
+  else if (X->dtype != SUBQ_F64) e = SUBQ_FAIL(SUBQ_ERR_ARG, "points must be float64");
+  else if (subq_kernel_check(kernel)) e = SUBQ_ERR_ARG;
+  else if (k == 0 || k > X->n) e = SUBQ_FAIL(SUBQ_ERR_ARG, "k must be in 1..n = %zu, got %zu", X->n, k);
+  else if (X->n > 46340) e = SUBQ_FAIL(SUBQ_ERR_ARG, "n = %zu too large for the dense ScaLAPACK reference (max 46340)", X->n);
+  SUBQ_CALL(subq_error_agree(X ? X->comm : MPI_COMM_WORLD, e));
+  if (nb <= 0) nb = 64;
+  const size_t n = X->n, d = X->d;
+  subq_blacs_grid_t *g = NULL;
+  SUBQ_CALL(subq_blacs_grid_create(X->comm, nprow, npcol, &g));
+  int ni = (int)n, zero = 0, info = 0;
+  int mloc = numroc_(&ni, &nb, &g->myrow, &zero, &g->nprow);
+  int nloc = numroc_(&ni, &nb, &g->mycol, &zero, &g->npcol);
+  int lld = mloc > 1 ? mloc : 1, desc[9];
+  descinit_(desc, &ni, &ni, &nb, &nb, &zero, &zero, &g->ctxt, &lld, &info);
+  e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "descinit: info = %d (n %d, nb %d)", info, ni, nb) : 0;
+  double *K = NULL, *Z = NULL, *Xr = NULL, *Xc = NULL, *w = NULL, *Vf = NULL;
+  const size_t nel = (size_t)lld * (size_t)(nloc > 0 ? nloc : 1);
+  if (!e) e = SUBQ_ALLOC(K, nel);
+  if (!e && vecs) e = SUBQ_ALLOC(Z, nel);
+  if (!e) e = subq_malloc((size_t)mloc + 1, d * sizeof(double), &Xr);
+  if (!e) e = subq_malloc((size_t)nloc + 1, d * sizeof(double), &Xc);
+  if (!e) e = SUBQ_ALLOC(w, n);
+  if (!e && vecs) e = subq_calloc(n, k * sizeof(double), &Vf);
+  e = subq_error_agree(X->comm, e);
+  if (!e) e = bc_points_(X, g, nb, Xr, Xc);
+  e = subq_error_agree(X->comm, e);
+  /* local part, column-major mloc x nloc = row-major nloc x mloc of k(Xc_j, Xr_i) */
+  double red[2] = {0, 0}; /* ||K||_F^2, kernel evaluations */
+  if (!e && mloc > 0 && nloc > 0) {
+    e = subq_kernel_block(kernel, (size_t)nloc, (size_t)mloc, d, Xc, NULL, Xr, NULL, K);
+    double s = 0;
+    for (size_t i = 0; i < (size_t)mloc * (size_t)nloc; i++) s += K[i] * K[i];
+    red[0] = s;
+    red[1] = (double)mloc * (double)nloc;
+  }
+  subq_free(&Xr);
+  subq_free(&Xc);
+  e = subq_error_agree(X->comm, e);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, red, 2, MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of ||K||_F failed");
+  if (!e) e = bc_syev_(X->comm, ni, K, desc, w, Z, vecs != NULL);
+  if (!e) {
+    double l2 = 0;
+    for (size_t j = 0; j < k; j++) {
+      lambda[j] = w[n - 1 - j];
+      l2 += lambda[j] * lambda[j];
+    }
+    if (best_err_fro) *best_err_fro = sqrt(fmax(0.0, red[0] - l2));
+    if (norm_fro) *norm_fro = sqrt(red[0]);
+    if (evals) *evals = (uint64_t)red[1];
+  }
+  if (!e && vecs) {
+    /* columns n-1, n-2, ..., n-k of Z into Vf (n x k row-major), summed over ranks */
+    for (size_t j = 0; j < k; j++) {
+      size_t c = n - 1 - j;
+      if (bc_owner_(c, nb, g->npcol) != g->mycol) continue;
+      const double *zc = Z + bc_local_(c, nb, g->npcol) * (size_t)lld;
+      for (int li = 0; li < mloc; li++) {
+        size_t i = ((size_t)li / (size_t)nb * (size_t)g->nprow + (size_t)g->myrow) * (size_t)nb +
+                   (size_t)li % (size_t)nb;
+        Vf[i * k + j] = zc[li];
+      }
+    }
+    if (MPI_Allreduce(MPI_IN_PLACE, Vf, (int)(n * k), MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
+      e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the eigenvectors failed");
+    /* sign convention of subq_kernel_dense_eig: entries sum to >= 0 */
+    for (size_t j = 0; !e && j < k; j++) {
+      double sum = 0;
+      for (size_t i = 0; i < n; i++) sum += Vf[i * k + j];
+      if (sum < 0)
+        for (size_t i = 0; i < n; i++) Vf[i * k + j] = -Vf[i * k + j];
+    }
+    if (!e) memcpy(vecs, Vf + X->r0 * k, X->nloc * k * sizeof *vecs);
+  }
+  subq_free(&K);
+  subq_free(&Z);
+  subq_free(&w);
+  subq_free(&Vf);
+  subq_blacs_grid_destroy(&g);
+  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
+}
