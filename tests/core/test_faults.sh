@@ -57,11 +57,13 @@ INI
 mpi 2 "$SUBQ_BIN" suite --config="$T/s.ini" --out="$T/s" > "$T/e" 2>&1
 [ $? -ne 0 ]; ok $? "suite: fault in the second job fails the suite"
 [ "$(grep -c "rank 1: injected fault in phase 'polysketch'" "$T/e")" -ge 2 ]; ok $? "suite: both ranks print the fault"
-[ -s "$T/s/levscores/summary.json" ] && [ -s "$T/s/levscores/levscores.npy" ]; ok $? "suite: first job's results complete"
-[ -z "$(ls -A "$T/s/polysketch" 2>/dev/null)" ] && [ ! -e "$T/s/summary.json" ]; ok $? "suite: nothing from the failed job or the suite"
+# Layout of a suite run (docs/suite.md): out/<entry key>/ per entry, done/<key>.json per
+# completed entry.
+[ -s "$(echo "$T"/s/out/levscores.*/summary.json)" ] && [ -s "$(echo "$T"/s/out/levscores.*/levscores.npy)" ]; ok $? "suite: first job's results complete"
+[ -z "$(ls -A "$T"/s/out/polysketch.* 2>/dev/null)" ] && [ -z "$(ls "$T"/s/done/polysketch.* 2>/dev/null)" ]; ok $? "suite: nothing from the failed job"
 sed -i '/^fault/d' "$T/s.ini"
 mpi 2 "$SUBQ_BIN" suite --config="$T/s.ini" --out="$T/s" > "$T/e" 2>&1; ok $? "suite: rerun without the fault succeeds"
-[ -s "$T/s/polysketch/summary.json" ] && [ -s "$T/s/summary.json" ]; ok $? "suite: rerun results complete"
+[ -s "$(echo "$T"/s/out/polysketch.*/summary.json)" ] && [ -s "$(echo "$T"/s/done/polysketch.*.json)" ] && [ "$(grep -c . "$T/s/results.csv")" -eq 3 ]; ok $? "suite: rerun results complete (2 rows + header)"
 [ -z "$(find "$T/s" -name '.stage-*' -o -name '*.tmp.*')" ]; ok $? "suite: no staging or temporary files"
 
 echo "$((n-fail)) passed, $fail failed"
