@@ -15,4 +15,5 @@
 #include "subq/quant.h"
 #include "subq/kde.h"
 #include "subq/levatt.h"
+#include "subq/graph.h"
 #endif

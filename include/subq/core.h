@@ -150,8 +150,13 @@ void subq_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first, size_
 /* Initialize MPI with MPI_THREAD_FUNNELED if not yet initialized, read SUBQ_LOG.
  * Idempotent.  Errors: SUBQ_ERR_MPI. */
 int subq_init(int *argc, char ***argv);
-/* Finalize MPI if subq_init initialized it. */
+/* Run the registered finalizers (subq_atfinalize, newest first), then finalize MPI if
+ * subq_init initialized it.  Collective over MPI_COMM_WORLD when a finalizer is (PETSc). */
 int subq_finalize(void);
+/* Register fn to run in subq_finalize before MPI_Finalize (e.g. PetscFinalize); at most
+ * 8, registering the same fn twice is a no-op.  Not thread-safe; not collective.
+ * Errors: SUBQ_ERR_ARG (NULL), SUBQ_ERR_INTERNAL (table full). */
+int subq_atfinalize(void (*fn)(void));
 /* Version string of libsubq, e.g. "0.1.0". */
 const char *subq_version(void);
 

@@ -116,8 +116,10 @@ static int agree_(MPI_Comm comm, int local_err) {
     snprintf(own, sizeof own, "%s", pkt.text);
     len_ = 0;
     msg_[0] = 0;
-    if (size > 1 && !pkt.agreed)
-      append_("rank %d: %s", first, own);
+    char tag[32];
+    snprintf(tag, sizeof tag, "rank %d: ", first);
+    if (size > 1 && !pkt.agreed && strncmp(own, tag, strlen(tag)) != 0) /* nested agreements: one prefix */
+      append_("%s%s", tag, own);
     else
       append_("%s", own);
   }

@@ -22,6 +22,7 @@ typedef struct subq_job_ctx {
   const char *stage;          /* directory for output files (same on all ranks) */
   subq_json_t *summary;       /* rank 0: add the job's figures; NULL on other ranks */
   uint64_t seed;              /* --seed */
+  subq_device_t device;       /* --device resolved on this rank (cuda: device bound) */
   /* Phase timing, filled with subq_job_phase(): names and max-over-ranks seconds. */
   int nphases;
   const char *phase_name[16];

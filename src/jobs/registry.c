@@ -13,6 +13,9 @@ extern const subq_job_t subq_job_kde;
 extern const subq_job_t subq_job_kernel_lra;
 extern const subq_job_t subq_job_kernel_eig;
 extern const subq_job_t subq_job_kernel_lra_bench;
+extern const subq_job_t subq_job_sparsify;
+extern const subq_job_t subq_job_kernel_solve;
+extern const subq_job_t subq_job_cluster;
 
 static const subq_job_t *const jobs_[] = {
     &subq_job_info,
@@ -25,6 +28,9 @@ static const subq_job_t *const jobs_[] = {
     &subq_job_kernel_lra,
     &subq_job_kernel_eig,
     &subq_job_kernel_lra_bench,
+    &subq_job_sparsify,
+    &subq_job_kernel_solve,
+    &subq_job_cluster,
 };
 
 int subq_job_count(void) { return (int)(sizeof jobs_ / sizeof jobs_[0]); }

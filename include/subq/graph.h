@@ -1,0 +1,220 @@
+/* subq graph: applications on kernel graphs built on the KDE oracles of subq/kde.h --
+ * spectral sparsification into a distributed PETSc matrix, Laplacian solves with PETSc
+ * KSP, normalised-Laplacian eigenvalues with SLEPc, and random-walk local clustering.
+ *
+ * Source: Bakshi, Indyk, Kacham, Silwal, Zhou 2023, "Sub-quadratic Algorithms for Kernel
+ * Matrices via Kernel Density Estimation" (arXiv 2212.00642, ICLR 2023), "BIKSZ" below;
+ * sparsification by importance sampling of edges follows Spielman-Srivastava 2011
+ * ("Graph sparsification by effective resistances", SIAM J. Comput. 40(6)) with BIKSZ's
+ * bound on the effective resistances of kernel graphs (Section 4, spectral sparsification).
+ *
+ * Kernel graph of points X (n x d, float64, subq_dmat_t row blocks): w_ij = k(x_i, x_j)
+ * for i != j, degrees d_i = sum_{j != i} w_ij, Laplacian L = D - W (n x n, never stored),
+ * normalised Laplacian N = D^{-1/2} L D^{-1/2}.  Vectors "local" to a rank are its rows
+ * [X->r0, X->r0 + X->nloc) of a global length-n vector; multi-vectors are nloc x r
+ * row-major.
+ *
+ * PETSc/SLEPc: initialised lazily on first use by subq_petsc_init (collective over
+ * MPI_COMM_WORLD: the first call of any PETSc-backed function must be made by every rank
+ * of MPI_COMM_WORLD) and finalised by subq_finalize.  PETSc options may be given in the
+ * environment variable PETSC_OPTIONS (e.g. "-subq_ksp_monitor"); solver objects use the
+ * prefix "subq_".  PETSc errors are returned as SUBQ_ERR_* (never abort). */
+#ifndef SUBQ_GRAPH_H
+#define SUBQ_GRAPH_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "subq/kde.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Collective over MPI_COMM_WORLD on the first call (later calls: no-op): initialise SLEPc
+ * (and so PETSc) on top of the already initialised MPI, with PETSc's error handler set to
+ * return (no printing, no abort) and without PETSc's signal handlers; registers the
+ * finalisation with subq_atfinalize.  Errors: SUBQ_ERR_MPI (MPI not initialised),
+ * SUBQ_ERR_INTERNAL (PETSc/SLEPc initialisation failed). */
+int subq_petsc_init(void);
+
+/* ---- the exact kernel-graph Laplacian, matrix-free ----------------------------------- */
+
+/* Collective over X->comm: Y = L V for the exact kernel-graph Laplacian, blocked and
+ * matrix-free (each owner's row block is broadcast in turn, kernel tiles of 256 x 1024
+ * formed with subq_kernel_block and multiplied with BLAS; memory O(nloc (d + r)), never
+ * n^2): Y_i = d_i V_i - sum_{j != i} w_ij V_j.  V, Y: local rows (nloc x r, row-major).
+ * deg (may be NULL): the exact local degrees (nloc).  Makes n^2 kernel evaluations (a
+ * reference, not part of any algorithm's count).  Errors: SUBQ_ERR_ARG (r = 0, X not
+ * float64), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+int subq_laplacian_apply(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t r,
+                         const double *V, double *Y, double *deg);
+
+/* Collective: dense reference on rank 0 (8 n^2 bytes there, small n only): the k smallest
+ * non-zero eigenvalues of the normalised Laplacian N of the exact kernel graph, i.e. the
+ * eigenvalues 2..k+1 of N in ascending order (LAPACK dsyevr), replicated in lambda (k).
+ * Errors: SUBQ_ERR_ARG (k = 0 or k >= n), SUBQ_ERR_NUMERIC (a vertex of degree 0:
+ * disconnected graph), SUBQ_ERR_MEM, SUBQ_ERR_LAPACK (agreed). */
+int subq_laplacian_dense_eigs(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t k,
+                              double *lambda);
+
+/* Collective: dense reference solve of L x = b (b local, b orthogonal to 1) on rank 0:
+ * forms L + 1 1^T / n (SPD for a connected graph; its solution for b ⟂ 1 is L^+ b) and
+ * solves it by Cholesky (LAPACK dposv).  x local (nloc).  8 n^2 bytes on rank 0.
+ * Errors: SUBQ_ERR_LAPACK (not positive definite: disconnected graph), SUBQ_ERR_MEM. */
+int subq_laplacian_dense_solve(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                               const double *b, double *x);
+
+/* ---- spectral sparsification (BIKSZ Section 4; Spielman-Srivastava 2011) ------------- */
+
+typedef struct subq_sparsifier subq_sparsifier_t;
+
+typedef struct {
+  size_t n;              /* vertices */
+  size_t samples;        /* edge samples drawn T */
+  size_t edges;          /* distinct edges kept (the sparsifier's size) */
+  double dense_edges;    /* n (n - 1) / 2 */
+  size_t components;     /* connected components of the sparsifier (1 for a useful one) */
+  uint64_t kde_evals;    /* kernel evaluations: degree estimates (n KDE queries) */
+  uint64_t sample_evals; /* kernel evaluations: neighbour sampling through the KDE tree */
+  double time_s;         /* wall seconds of setup (max over ranks) */
+  double assemble_s;     /* wall seconds of the PETSc assembly */
+} subq_sparsifier_stats_t;
+
+/* Create a sparsifier over comm (not duplicated; must be congruent with the points'
+ * communicator at setup).  Defaults: eps = 0.5, oversample C = 0.5, samples derived
+ * (see subq_sparsifier_set_eps), KDE oracle "sampling" with 64 samples per group and 1
+ * group, tree leaf size 32, seed 0.  Not collective.  Errors: SUBQ_ERR_MEM. */
+int subq_sparsifier_create(MPI_Comm comm, subq_sparsifier_t **sp);
+/* Not collective; accepts NULL and *sp == NULL.  Frees the PETSc matrix. */
+void subq_sparsifier_destroy(subq_sparsifier_t **sp);
+
+/* Target spectral error eps in (0, 1) and oversampling constant C > 0: the number of
+ * edge samples is T = ceil(C n ln(n) / eps^2) (Spielman-Srivastava's O(n log n / eps^2)
+ * with BIKSZ's bound w_ij R_ij <= c (w_ij/d_i + w_ij/d_j) on kernel graphs, the constant
+ * left to the user).  Errors: SUBQ_ERR_ARG naming eps or C. */
+int subq_sparsifier_set_eps(subq_sparsifier_t *sp, double eps, double oversample);
+/* Fix T directly (> 0), overriding eps/C; 0 returns to the derived T. */
+int subq_sparsifier_set_samples(subq_sparsifier_t *sp, size_t samples);
+/* KDE oracle used for the degrees and the tree (type, per-group samples/tables, groups;
+ * 0 keeps the oracle's derived sizes) and the tree leaf size (>= 1). */
+int subq_sparsifier_set_kde(subq_sparsifier_t *sp, subq_kde_type_t type, size_t per_group,
+                            size_t groups, size_t leaf_size);
+int subq_sparsifier_set_seed(subq_sparsifier_t *sp, uint64_t seed);
+
+/* Collective over sp's comm: build the sparsifier of the kernel graph of X (BIKSZ Sec. 4):
+ * degrees d^_i by n KDE queries; T edge samples, each a vertex i uniform on [0, n) and a
+ * neighbour j ~ w_ij / d_i through the binary tree of KDE oracles (subq_kde_tree_*), so
+ * the unordered edge {i, j} is drawn with probability q_ij = (w_ij/d_i + w_ij/d_j)/n, an
+ * upper bound (up to BIKSZ's constant) on w_ij times its effective resistance; each
+ * sample adds weight w_ij / (T q^_ij) = n / (T (1/d^_i + 1/d^_j)) to its edge (no kernel
+ * evaluation needed: w_ij cancels), so E[L~] = L for exact degrees.  Samples are drawn in
+ * batches of 8192 keyed by (seed, global sample index): the edge list does not depend on
+ * the rank count.  Then assembles L~ = sum w~_ij (e_i - e_j)(e_i - e_j)^T as a PETSc
+ * MPIAIJ matrix whose local rows are X's local rows.  X is referenced (must outlive sp).
+ * Errors (agreed): SUBQ_ERR_ARG (n < 2, X not float64, comm mismatch, already set up),
+ * SUBQ_ERR_NUMERIC (a vertex with estimated degree <= 1e-300: disconnected or
+ * near-disconnected graph, e.g. a tiny bandwidth; names the vertex and h), SUBQ_ERR_MEM,
+ * SUBQ_ERR_MPI, PETSc errors. */
+int subq_sparsifier_setup(subq_sparsifier_t *sp, const subq_dmat_t *X,
+                          const subq_kernel_t *kernel);
+
+/* The merged edge list (replicated, identical on all ranks): m edges, edges[2e] <
+ * edges[2e+1] global indices sorted lexicographically, weights w[e] > 0.  Pointers owned
+ * by sp.  Not collective.  Errors: SUBQ_ERR_ARG (not set up). */
+int subq_sparsifier_edges(const subq_sparsifier_t *sp, size_t *m, const size_t **edges,
+                          const double **w);
+/* Statistics (replicated).  Not collective. */
+int subq_sparsifier_stats(const subq_sparsifier_t *sp, subq_sparsifier_stats_t *st);
+/* The assembled PETSc Mat (type MPIAIJ, n x n) written to *(Mat *)mat; owned by sp. */
+int subq_sparsifier_get_mat(const subq_sparsifier_t *sp, void *mat);
+
+/* Collective: Y = L~ V with PETSc MatMult, column by column; V, Y local (nloc x r). */
+int subq_sparsifier_apply(const subq_sparsifier_t *sp, size_t r, const double *V, double *Y);
+
+/* Collective: save L~ in PETSc binary format (MatView on a binary viewer; PETSc also
+ * writes PATH.info).  Errors: SUBQ_ERR_IO (cannot open), PETSc errors. */
+int subq_sparsifier_save(const subq_sparsifier_t *sp, const char *path);
+
+/* Collective: quadratic-form ratios ratio[c] = v_c^T L~ v_c / v_c^T L v_c for the r
+ * columns of V (local, nloc x r), L exact and matrix-free (subq_laplacian_apply, n^2
+ * kernel evaluations).  A column with v^T L v = 0 (constant) gives NaN.  Errors as the
+ * two products. */
+int subq_sparsifier_quadratic_ratios(const subq_sparsifier_t *sp, const subq_dmat_t *X,
+                                     const subq_kernel_t *kernel, size_t r, const double *V,
+                                     double *ratio);
+
+/* Collective: eigenpairs of the sparsifier's normalised Laplacian N~ = D~^{-1/2} L~
+ * D~^{-1/2} (D~ = diag L~) with SLEPc (Krylov-Schur, Hermitian, relative tolerance 1e-10,
+ * options prefix "subq_"): largest = 0: the k smallest non-zero eigenvalues, ascending
+ * (the null vector D~^{1/2} 1 is deflated); largest = 1: the k largest, descending.
+ * lambda (k) replicated; vecs (may be NULL; local nloc x k) the vectors x = D~^{-1/2} v
+ * (generalised eigenvectors of (L~, D~)), unit 2-norm.  *iters (may be NULL): SLEPc
+ * restarts.  Errors: SUBQ_ERR_ARG (k = 0 or k + 1 >= n), SUBQ_ERR_NUMERIC (isolated
+ * vertex in the sparsifier, or fewer than k converged), PETSc errors. */
+int subq_sparsifier_normalized_eigs(const subq_sparsifier_t *sp, size_t k, int largest,
+                                    double *lambda, double *vecs, int *iters);
+
+/* ---- Laplacian solves with PETSc KSP ------------------------------------------------- */
+
+typedef enum {
+  SUBQ_LSOLVE_SPARSIFIER = 0, /* CG preconditioned by AMG, both on L~: x ~ L~^+ b */
+  SUBQ_LSOLVE_PRECOND = 1     /* CG on the exact matrix-free L (MATSHELL), AMG of L~ as
+                                 preconditioner: x ~ L^+ b */
+} subq_lsolve_mode_t;
+
+typedef struct {
+  int iterations;           /* KSP iterations */
+  int reason;               /* KSPConvergedReason (> 0 converged) */
+  double time_s;            /* wall seconds of setup + solve (max over ranks) */
+  double true_rel_residual; /* ||L x - b|| / ||b|| with the exact L */
+  uint64_t matvec_evals;    /* kernel evaluations in exact products (PRECOND mode) */
+} subq_lsolve_stats_t;
+
+/* Collective: solve L x = b for the kernel graph (b local, nloc; its mean is removed
+ * first so b ⟂ 1), with PETSc KSP CG and preconditioner pc = "gamg" | "hypre" (BoomerAMG)
+ * | "jacobi" | "none", relative tolerance rtol (on the preconditioned residual), at most
+ * maxit iterations; the constant null space is attached to the operators and x is
+ * returned with zero mean.  The KSP takes further options with prefix "subq_"; with gamg
+ * the coarse grid is solved by SVD (-subq_mg_coarse_pc_type svd, set in PETSc's options
+ * database unless given: L~ is singular and LU meets a zero pivot).  rtol applies to the
+ * unpreconditioned residual of the operator solved.  stats
+ * (may be NULL).  Errors: SUBQ_ERR_ARG (rtol not in (0,1), maxit < 1, unknown pc, b = 0),
+ * SUBQ_ERR_NUMERIC (sparsifier disconnected; the KSP diverged or hit maxit: the message
+ * names PETSc's reason), PETSc errors. */
+int subq_laplacian_solve(const subq_sparsifier_t *sp, const subq_dmat_t *X,
+                         const subq_kernel_t *kernel, subq_lsolve_mode_t mode, const char *pc,
+                         double rtol, int maxit, const double *b, double *x,
+                         subq_lsolve_stats_t *stats);
+
+/* ---- local clustering by random walks (BIKSZ, local clustering) ---------------------- */
+
+typedef struct {
+  size_t size;          /* vertices in the returned cluster */
+  size_t support;       /* distinct walk endpoints (sweep candidates) */
+  double conductance;   /* exact: w(S, V \ S) / min(vol S, vol V - vol S) */
+  double volume;        /* exact vol S = sum_{i in S} d_i */
+  double total_volume;  /* exact vol V */
+  uint64_t walk_evals;  /* kernel evaluations of the walks (KDE tree) */
+  uint64_t exact_evals; /* kernel evaluations of the exact conductances (reference) */
+} subq_cluster_stats_t;
+
+/* Collective over X->comm: random-walk local clustering around seed_vertex (BIKSZ, local
+ * clustering with random walks on the kernel graph; sweep cut as in Spielman-Teng /
+ * Andersen-Chung-Lang): `walks` walks of `steps` steps from the seed through the KDE tree
+ * (subq_kde_random_walks); the endpoints' empirical distribution p, candidates ordered by
+ * p(v) / deg(v) (deg: the tree's degree estimates, n, replicated); for every prefix S_k of
+ * at most max_size candidates the exact conductance (exact degrees of the candidates by
+ * an exact KDE query, vol V by n exact queries = n^2 evaluations, internal weights |S|^2);
+ * returns the prefix of least conductance.  members (capacity max_size, replicated,
+ * global indices, in sweep order), *size in st.  Errors: SUBQ_ERR_ARG (seed vertex >= n,
+ * walks or steps or max_size = 0), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_kernel_t *kernel,
+                       const double *deg, size_t seed_vertex, size_t walks, size_t steps,
+                       uint64_t seed, size_t max_size, size_t *members, subq_cluster_stats_t *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

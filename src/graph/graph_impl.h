@@ -1,0 +1,48 @@
+/* Internal interface of src/graph (not installed): the sparsifier object, PETSc error
+ * conversion at the library boundary. */
+#ifndef SUBQ_GRAPH_IMPL_H
+#define SUBQ_GRAPH_IMPL_H
+
+#include <petscmat.h>
+
+#include "subq/core.h"
+#include "subq/graph.h"
+
+#define SUBQ_GRAPH_STREAM_SPARSIFY 0x475350ull /* 'GSP' uniform vertex of each sample */
+#define SUBQ_GRAPH_STREAM_RHS 0x475248ull      /* 'GRH' random right-hand sides/vectors */
+
+struct subq_sparsifier {
+  MPI_Comm comm;
+  double eps, oversample;
+  size_t samples_fixed;
+  subq_kde_type_t kde_type;
+  size_t per_group, groups, leaf;
+  uint64_t seed;
+  /* after setup */
+  const subq_dmat_t *X;
+  subq_kernel_t kernel;
+  size_t m;      /* distinct edges */
+  size_t *edges; /* 2 m, i < j, sorted */
+  double *w;     /* m */
+  subq_sparsifier_stats_t st;
+  Mat L;         /* MPIAIJ; NULL before setup */
+  int ready;
+};
+
+/* Convert a PETSc error code to a subq error (message with PETSc's text and the failing
+ * expression); 0 stays 0. */
+int subq_petsc_error_(PetscErrorCode ierr, const char *file, int line, const char *func,
+                      const char *what);
+#define SUBQ_PETSC(expr)                                                                  \
+  do {                                                                                    \
+    PetscErrorCode subq_p_ = (expr);                                                      \
+    if (subq_p_) return subq_petsc_error_(subq_p_, __FILE__, __LINE__, __func__, #expr);  \
+  } while (0)
+
+/* Assemble sp->L from the edge list (collective). */
+int subq_sparsifier_assemble_(subq_sparsifier_t *sp);
+
+/* Vec over sp's comm wrapping local storage (nloc) of the points' distribution. */
+PetscErrorCode subq_graph_vec_(const subq_sparsifier_t *sp, Vec *v);
+
+#endif

@@ -1,0 +1,133 @@
+/* subq sparsify: spectral sparsifier of the kernel graph by KDE-based edge sampling
+ * (BIKSZ arXiv 2212.00642, Section 4; include/subq/graph.h), assembled as a PETSc MPIAIJ
+ * Laplacian; quality against the exact graph: quadratic-form ratios x^T L~ x / x^T L x
+ * (exact, blocked, matrix-free) over random vectors and over the sparsifier's extreme
+ * normalised-Laplacian eigenvectors, and the k smallest non-zero eigenvalues of the
+ * normalised Laplacian (SLEPc on L~ vs dense LAPACK on L for n <= --dense-max). */
+#include <math.h>
+
+#include "jobs/graph_jobs.h"
+
+static const subq_opt_spec_t opts_[] = {
+    SUBQ_KDE_JOB_KERNEL_OPTS,
+    SUBQ_GRAPH_JOB_SPARSIFIER_OPTS,
+    {"k", SUBQ_OPT_INT, "10", "", "smallest non-zero normalised-Laplacian eigenvalues compared", NULL, 1, 1000},
+    {"vectors", SUBQ_OPT_INT, "20", "", "random test vectors for x^T L~ x / x^T L x", NULL, 1, 1000},
+    {"check-max", SUBQ_OPT_INT, "20000", "points", "largest n for the exact quadratic forms (n^2 kernel evaluations per product)", NULL, 0, 1e7},
+    {"dense-max", SUBQ_OPT_INT, "5000", "points", "largest n for the dense LAPACK eigenvalues (8 n^2 bytes on rank 0)", NULL, 0, 1e6},
+    {"save", SUBQ_OPT_FLAG, "0", "", "save L~ in PETSc binary format as laplacian.petsc", NULL, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+
+static int run_(subq_job_ctx_t *ctx) {
+  subq_kde_job_data_t a;
+  subq_dmat_t *X = NULL;
+  SUBQ_CALL(subq_kde_job_load(ctx, &a, &X));
+  long k, nv, cmax, dmax;
+  int save = 0;
+  int e = subq_opts_int(ctx->opts, "k", &k);
+  if (!e) e = subq_opts_int(ctx->opts, "vectors", &nv);
+  if (!e) e = subq_opts_int(ctx->opts, "check-max", &cmax);
+  if (!e) e = subq_opts_int(ctx->opts, "dense-max", &dmax);
+  if (!e) e = subq_opts_flag(ctx->opts, "save", &save);
+  if (!e && (size_t)k + 2 > X->n) e = SUBQ_FAIL(SUBQ_ERR_ARG, "--k=%ld must be <= n - 2 = %zu", k, X->n - 2);
+  e = subq_error_agree(ctx->comm, e);
+  subq_sparsifier_t *sp = NULL;
+  if (!e) e = subq_graph_job_sparsifier(ctx, X, &a.kernel, &sp);
+  subq_sparsifier_stats_t st;
+  if (!e) e = subq_sparsifier_stats(sp, &st);
+  if (!e) e = subq_job_phase(ctx, "sparsify", st.time_s);
+  if (!e) e = subq_job_phase(ctx, "assemble", st.assemble_s);
+  /* eigenpairs of the sparsifier's normalised Laplacian (SLEPc) */
+  const size_t nl = X->nloc, K = (size_t)k, R = (size_t)nv + K + 1;
+  double *lam = NULL, *lamx = NULL, *lmax = NULL, *V = NULL, *Vk = NULL, *vmax = NULL, *ratio = NULL;
+  if (!e) e = SUBQ_ZALLOC(lam, K);
+  if (!e) e = SUBQ_ZALLOC(lamx, K);
+  if (!e) e = SUBQ_ZALLOC(lmax, 1);
+  if (!e) e = subq_calloc(nl + 1, R * sizeof(double), &V);
+  if (!e) e = subq_calloc(nl + 1, K * sizeof(double), &Vk);
+  if (!e) e = SUBQ_ZALLOC(vmax, nl + 1);
+  if (!e) e = SUBQ_ZALLOC(ratio, R);
+  e = subq_error_agree(ctx->comm, e);
+  int its = 0;
+  double t0 = subq_wtime(), t_eig = 0, t_chk = 0, t_dense = 0;
+  if (!e) e = subq_sparsifier_normalized_eigs(sp, K, 0, lam, Vk, &its);
+  if (!e) e = subq_sparsifier_normalized_eigs(sp, 1, 1, lmax, vmax, NULL);
+  e = subq_error_agree(ctx->comm, e);
+  if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_eig);
+  if (!e) e = subq_job_phase(ctx, "slepc", t_eig);
+  /* quadratic-form ratios: random vectors, then the eigenvectors */
+  const int do_chk = X->n <= (size_t)cmax, do_dense = X->n <= (size_t)dmax;
+  double rmin = NAN, rmax = NAN, emin = NAN, emax = NAN;
+  if (!e && do_chk) {
+    for (size_t i = 0; i < nl; i++) {
+      for (size_t c = 0; c < (size_t)nv; c++)
+        V[i * R + c] = subq_rng_gauss(ctx->seed, 0x475652ull, (X->r0 + i) * (size_t)nv + c);
+      for (size_t c = 0; c < K; c++) V[i * R + nv + c] = Vk[i * K + c];
+      V[i * R + R - 1] = vmax[i];
+    }
+    t0 = subq_wtime();
+    e = subq_sparsifier_quadratic_ratios(sp, X, &a.kernel, R, V, ratio);
+    if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_chk);
+    if (!e) e = subq_job_phase(ctx, "exact-check", t_chk);
+    rmin = rmax = ratio[0];
+    for (size_t c = 0; !e && c < (size_t)nv; c++) rmin = fmin(rmin, ratio[c]), rmax = fmax(rmax, ratio[c]);
+    emin = emax = ratio[nv];
+    for (size_t c = (size_t)nv; !e && c < R; c++) emin = fmin(emin, ratio[c]), emax = fmax(emax, ratio[c]);
+  }
+  double eig_err = NAN;
+  if (!e && do_dense) {
+    t0 = subq_wtime();
+    e = subq_laplacian_dense_eigs(X, &a.kernel, K, lamx);
+    if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
+    if (!e) e = subq_job_phase(ctx, "dense", t_dense);
+    eig_err = 0;
+    for (size_t i = 0; !e && i < K; i++) eig_err = fmax(eig_err, fabs(lam[i] - lamx[i]) / lamx[i]);
+  }
+  if (!e && save) {
+    char path[4096];
+    e = subq_sparsifier_save(sp, subq_job_path(ctx, "laplacian.petsc", path, sizeof path));
+  }
+  e = subq_error_agree(ctx->comm, e);
+  double mem = subq_kde_job_peak_mem(ctx->comm);
+  if (!e && ctx->rank == 0) {
+    subq_json_t *j = ctx->summary;
+    e = subq_kde_job_report_common(ctx, &a, X, "sparsify");
+    if (!e) e = subq_graph_job_report_sparsifier(ctx, &st);
+    if (!e) e = subq_json_num(j, "spectral_min", fmin(rmin, emin));
+    if (!e) e = subq_json_num(j, "spectral_max", fmax(rmax, emax));
+    if (!e) e = subq_json_num(j, "spectral_rand_min", rmin);
+    if (!e) e = subq_json_num(j, "spectral_rand_max", rmax);
+    if (!e) e = subq_json_num(j, "spectral_eigvec_min", emin);
+    if (!e) e = subq_json_num(j, "spectral_eigvec_max", emax);
+    if (!e) e = subq_json_int(j, "k", k);
+    if (!e) e = subq_json_num_array(j, "eig_sparsifier", lam, K);
+    if (!e) e = subq_json_num_array(j, "eig_exact", lamx, do_dense ? K : 0);
+    if (!e) e = subq_json_num(j, "eig_rel_err", eig_err);
+    if (!e) e = subq_json_num(j, "eig_max_sparsifier", lmax[0]);
+    if (!e) e = subq_json_int(j, "slepc_iterations", its);
+    if (!e) e = subq_json_num(j, "dense_kernel_evals", (double)X->n * (double)X->n);
+    if (!e) e = subq_json_num(j, "time_s", st.time_s + st.assemble_s);
+    if (!e) e = subq_json_num(j, "slepc_time_s", t_eig);
+    if (!e) e = subq_json_num(j, "check_time_s", do_chk ? t_chk : NAN);
+    if (!e) e = subq_json_num(j, "dense_time_s", do_dense ? t_dense : NAN);
+    if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
+    if (!e) e = subq_json_bool(j, "saved", save);
+    subq_job_table(ctx, "x^T L~x / x^T Lx", "random [%.4f, %.4f], eigenvectors [%.4f, %.4f]%s", rmin,
+                   rmax, emin, emax, do_chk ? "" : " (n > --check-max)");
+    subq_job_table(ctx, "normalised eigs", "lambda_2 %.5g (exact %.5g), max rel. error of %ld: %.4g",
+                   lam[0], lamx[0], k, eig_err);
+    subq_job_table(ctx, "time", "%.3f s sparsify + %.3f s assemble, SLEPc %.3f s, exact check %.3f s, dense %.3f s",
+                   st.time_s, st.assemble_s, t_eig, t_chk, t_dense);
+    subq_job_table(ctx, "peak memory", "%.1f MiB per rank (max)", mem / 1048576.0);
+  }
+  e = subq_error_agree(ctx->comm, e);
+  subq_sparsifier_destroy(&sp);
+  subq_free(&lam), subq_free(&lamx), subq_free(&lmax), subq_free(&V), subq_free(&Vk);
+  subq_free(&vmax), subq_free(&ratio);
+  subq_dmat_destroy(&X);
+  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : 0;
+}
+
+const subq_job_t subq_job_sparsify = {
+    "sparsify", "Spectral sparsifier of a kernel graph by KDE edge sampling (PETSc), vs the exact graph.",
+    opts_, run_, 0};

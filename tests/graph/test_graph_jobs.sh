@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# subq sparsify and kernel-solve as a user runs them: synthetic points at np = 1 and 3
+# (same edge count and spectral figures: the sampling does not depend on the rank
+# count), --save writes a PETSc binary matrix of the right size, the solve meets its
+# tolerance on the exact Laplacian and matches the dense solve, and bad input (eps out of
+# range, a tiny bandwidth that disconnects the graph) fails on every rank with a message
+# naming the cause and leaves no summary.json.
+set -u
+fail=0; n=0
+ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
+mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+DATA=synthetic:gauss:300,4,7
+SP=(--data=$DATA --eps=0.5 --oversample=2 --k=4 --vectors=8 --estimator=exact --leaf=8)
+
+for np in 1 3; do
+  if [ $np -eq 1 ]; then run=(timeout 120); else run=(mpi $np); fi
+  "${run[@]}" "$SUBQ_BIN" sparsify "${SP[@]}" --save --out="$T/sp$np" > "$T/e$np" 2>&1
+  ok $? "sparsify at np=$np exits 0"
+done
+for k in n edges dense_edges reduction spectral_min spectral_max eig_rel_err kernel_evals time_s \
+         samples components eig_sparsifier eig_exact peak_mem_bytes; do
+  field "$T/sp1/summary.json" $k > /dev/null 2>&1; ok $? "sparsify summary.json has $k"
+done
+python3 - "$T/sp1/summary.json" "$T/sp3/summary.json" <<'PY'; ok $? "np=3 equals np=1; spectral ratios within 1 +- eps"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["n"] == 300 and a["dense_edges"] == 300 * 299 / 2, a
+assert a["edges"] == b["edges"] and a["components"] == 1, (a["edges"], b["edges"])
+for k in ("spectral_min", "spectral_max", "eig_rel_err"):
+    assert abs(a[k] - b[k]) <= 1e-8 * max(1, abs(a[k])), (k, a[k], b[k])
+assert 0.5 <= a["spectral_min"] <= a["spectral_max"] <= 1.5, (a["spectral_min"], a["spectral_max"])
+assert a["reduction"] > 1 and a["eig_rel_err"] < 0.5, (a["reduction"], a["eig_rel_err"])
+PY
+python3 - "$T/sp3/laplacian.petsc" <<'PY'; ok $? "saved PETSc binary matrix: classid, 300 x 300"
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+cid, m, nn, nz = struct.unpack(">iiii", b[:16])
+assert cid == 1211216 and m == 300 and nn == 300 and nz > 300, (cid, m, nn, nz)
+PY
+
+mpi 2 "$SUBQ_BIN" kernel-solve --data=$DATA --oversample=2 --rtol=1e-10 --out="$T/ks" > "$T/eks" 2>&1
+ok $? "kernel-solve at np=2 exits 0"
+for k in n iterations true_rel_residual time_s dense_time_s precond_rel_err_vs_dense; do
+  field "$T/ks/summary.json" $k > /dev/null 2>&1; ok $? "kernel-solve summary.json has $k"
+done
+python3 - "$T/ks/summary.json" <<'PY'; ok $? "kernel-solve: true residual and dense agreement"
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["true_rel_residual"] <= 1e-9, a["true_rel_residual"]
+assert a["precond_rel_err_vs_dense"] <= 1e-7, a["precond_rel_err_vs_dense"]
+assert a["sparsifier_rel_err_vs_dense"] < 0.6, a["sparsifier_rel_err_vs_dense"]
+PY
+
+mpi 2 "$SUBQ_BIN" sparsify --data=$DATA --eps=1.5 --out="$T/bad1" > "$T/eb1" 2>&1
+[ $? -ne 0 ] && grep -q "eps" "$T/eb1" && [ ! -e "$T/bad1/summary.json" ]; ok $? "--eps=1.5 fails naming eps, no summary"
+mpi 2 "$SUBQ_BIN" sparsify --data=$DATA --bandwidth=1e-4 --out="$T/bad2" > "$T/eb2" 2>&1
+[ $? -ne 0 ] && grep -q "disconnected" "$T/eb2" && [ ! -e "$T/bad2/summary.json" ]; ok $? "tiny bandwidth fails: disconnected, no summary"
+mpi 2 "$SUBQ_BIN" kernel-solve --data=$DATA --edges=20 --out="$T/bad3" > "$T/eb3" 2>&1
+[ $? -ne 0 ] && grep -q "connected components" "$T/eb3" && [ ! -e "$T/bad3/summary.json" ]; ok $? "too few samples: solve refuses a disconnected sparsifier"
+
+mpi 2 "$SUBQ_BIN" cluster --data=$DATA --walks=200 --max-size=100 --out="$T/cl" > "$T/ecl" 2>&1
+ok $? "cluster at np=2 exits 0"
+for k in cluster_size conductance label_purity kernel_evals members; do
+  field "$T/cl/summary.json" $k > /dev/null 2>&1; ok $? "cluster summary.json has $k"
+done
+mpi 2 "$SUBQ_BIN" cluster --data=$DATA --seed-vertex=300 --out="$T/bad4" > "$T/eb4" 2>&1
+[ $? -ne 0 ] && grep -q "seed-vertex=300 out of range" "$T/eb4" && [ ! -e "$T/bad4/summary.json" ]; ok $? "seed vertex out of range fails"
+
+echo "$n checks, $fail failures"
+[ $fail -eq 0 ]
