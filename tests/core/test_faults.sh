@@ -41,7 +41,9 @@ mpi 2 "$SUBQ_BIN" "${LEV[@]}" --seed=7 --fault=0:commit --out="$T/c" > "$T/e" 2>
 mpi 2 "$SUBQ_BIN" "${LEV[@]}" --seed=7 --out="$T/c" > /dev/null 2>&1; ok $? "commit fault: rerun succeeds"
 grep -q '"seed": 7' "$T/c/summary.json" && [ -s "$T/c/levscores.npy" ]; ok $? "commit fault: rerun result complete"
 
-# Suite: the second job fails on rank 1 mid-run; the first keeps its complete output.
+# Suite: the second job fails on rank 1 mid-run; the first keeps its complete output
+# (<out>/out/<entry>/, marked in <out>/done/), and a rerun without the fault resumes: it
+# runs only the failed job.
 cat > "$T/s.ini" <<INI
 [suite]
 jobs = levscores, polysketch
@@ -57,11 +59,14 @@ INI
 mpi 2 "$SUBQ_BIN" suite --config="$T/s.ini" --out="$T/s" > "$T/e" 2>&1
 [ $? -ne 0 ]; ok $? "suite: fault in the second job fails the suite"
 [ "$(grep -c "rank 1: injected fault in phase 'polysketch'" "$T/e")" -ge 2 ]; ok $? "suite: both ranks print the fault"
-[ -s "$T/s/levscores/summary.json" ] && [ -s "$T/s/levscores/levscores.npy" ]; ok $? "suite: first job's results complete"
-[ -z "$(ls -A "$T/s/polysketch" 2>/dev/null)" ] && [ ! -e "$T/s/summary.json" ]; ok $? "suite: nothing from the failed job or the suite"
+lev=$(ls -d "$T"/s/out/levscores.* 2>/dev/null | head -1)
+[ -n "$lev" ] && [ -s "$lev/summary.json" ] && [ -s "$lev/levscores.npy" ]; ok $? "suite: first job's results complete"
+[ -z "$(find "$T/s/out" -path '*polysketch*' -type f)" ] && [ -z "$(ls "$T/s/done" | grep polysketch)" ]
+ok $? "suite: nothing from the failed job, and it is not marked done"
 sed -i '/^fault/d' "$T/s.ini"
 mpi 2 "$SUBQ_BIN" suite --config="$T/s.ini" --out="$T/s" > "$T/e" 2>&1; ok $? "suite: rerun without the fault succeeds"
-[ -s "$T/s/polysketch/summary.json" ] && [ -s "$T/s/summary.json" ]; ok $? "suite: rerun results complete"
+grep -q "1 done before, 1 to run" "$T/e"; ok $? "suite: the rerun resumes (runs only the failed job)"
+[ -n "$(find "$T/s/out" -path '*polysketch*' -name summary.json)" ]; ok $? "suite: rerun results complete"
 [ -z "$(find "$T/s" -name '.stage-*' -o -name '*.tmp.*')" ]; ok $? "suite: no staging or temporary files"
 
 echo "$((n-fail)) passed, $fail failed"
