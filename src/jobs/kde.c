@@ -57,6 +57,13 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_setup(ex, X);
   if (!e) e = subq_kde_query(ex, Y, (size_t)q, vex, &ev_ex);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_ex);
+  for (long i = 0; !e && i < q; i++) /* vex is replicated: every rank decides alike */
+    if (!(vex[i] > 0))
+      e = SUBQ_FAIL(SUBQ_ERR_ARG,
+                    "all kernel values underflow to 0 at --bandwidth=%g (exact KDE of query %ld "
+                    "is %g, not > 0), so relative errors are undefined; use a larger "
+                    "--bandwidth (0 = median-distance heuristic)",
+                    a.kernel.h, i, vex[i]);
   t0 = subq_wtime();
   if (!e) e = subq_kde_create(ctx->comm, type, &ap);
   if (!e) e = subq_kde_set_kernel(ap, a.kernel);

@@ -135,8 +135,14 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "check_time_s", t_check);
     if (m != m_asked)
       subq_job_table(ctx, "columns", "%ld (--columns=%ld capped at n)", m, m_asked);
-    subq_job_table(ctx, "lambda_1", "%.8g (exact %.8g, rel. error %.3g)", lam, lex, fabs(lam - lex) / lex);
-    subq_job_table(ctx, "eigenvector alignment", "%.6f", al);
+    if (do_dense) {
+      subq_job_table(ctx, "lambda_1", "%.8g (exact %.8g, rel. error %.3g)", lam, lex, fabs(lam - lex) / lex);
+      subq_job_table(ctx, "eigenvector alignment", "%.6f", al);
+    } else {
+      subq_job_table(ctx, "lambda_1", "%.8g (exact: skipped, n = %zu > --dense-max = %ld)", lam,
+                     X->n, dmax);
+      subq_job_table(ctx, "eigenvector alignment", "skipped (n > --dense-max)");
+    }
     subq_job_table(ctx, "kernel evals", "%.4g (%.4f of n^2)", (double)ev, (double)ev / n2);
     if (!do_dense)
       subq_job_table(ctx, "residual", "||Kv - lambda v|| ~ %.4g (%.3g of lambda; %ld sampled rows)", res, res / lam, crows);
