@@ -155,6 +155,8 @@ static void free_in_(input_t *in) {
 static int load_(subq_job_ctx_t *ctx, input_t *in) {
   const subq_opts_t *o = ctx->opts;
   int err = SUBQ_OK;
+  SUBQ_CHECK(!subq_opts_has(o, "kv") || !subq_opts_has(o, "data"), SUBQ_ERR_ARG,
+             "--kv and --data are mutually exclusive (give one input)");
   if (subq_opts_has(o, "kv")) {
     subq_kv_sel_t sel;
     SUBQ_CALL(subq_kvopts_open(ctx->comm, o, &sel));
@@ -199,6 +201,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
   long n, d;
   SUBQ_CALL(subq_opts_int(o, "n", &n));
   SUBQ_CALL(subq_opts_int(o, "d", &d));
+  SUBQ_CHECK(n >= 1, SUBQ_ERR_ARG, "--n: n must be >= 1 synthetic tokens, got %ld", n);
   in->n = (size_t)n;
   in->d = in->dv = (int)d;
   subq_kvopts_block(in->n, ctx->size, ctx->rank, &in->t0, &in->t1);
