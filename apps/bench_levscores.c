@@ -3,12 +3,17 @@
  * the R factor), reported as GFLOP/s per core and as a fraction of the single-core dgemm
  * rate measured in the same process (subq_bench_dgemm_rate, 1 thread).
  *
- * Usage: mpirun -np P subq_bench_levscores [n] [d] [reps]
+ * Usage: mpirun -np P subq_bench_levscores [n] [d] [reps] [--device=cpu|cuda|auto]
  * Flop counts (lev.h): qr 2 n d^2 (TSQR) + 2 n d r (scores); gram n d^2 (syrk) + 2 n d r;
- * pdgeqrf 2 n d^2 - 2 d^3 / 3.  Times are the best of `reps` runs, max over ranks. */
+ * pdgeqrf 2 n d^2 - 2 d^3 / 3.  Times are the best of `reps` runs, max over ranks.
+ * --device=cuda: each rank binds device (local rank mod count); gram forms K^T K with
+ * cuBLAS syrk and both methods score on the device (qr factors on the CPU); the rates are
+ * then also given as a fraction of the device's cuBLAS dgemm rate (n = 4096), and the
+ * times include the uploads of the rows from host memory. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "subq.h"
 #include "subq/lev.h"
@@ -21,12 +26,25 @@ static double tmax(double t) {
 
 int main(int argc, char **argv) {
   if (subq_init(&argc, &argv)) return 1;
-  size_t n = argc > 1 ? (size_t)atoll(argv[1]) : (size_t)1 << 20;
-  size_t d = argc > 2 ? (size_t)atoll(argv[2]) : 64;
-  int reps = argc > 3 ? atoi(argv[3]) : 3;
-  int rank, size, rc = 1;
+  const char *mode = "cpu", *pos[3] = {NULL, NULL, NULL};
+  for (int i = 1, np = 0; i < argc; i++) {
+    if (!strncmp(argv[i], "--device=", 9)) mode = argv[i] + 9;
+    else if (np < 3) pos[np++] = argv[i];
+  }
+  size_t n = pos[0] ? (size_t)atoll(pos[0]) : (size_t)1 << 20;
+  size_t d = pos[1] ? (size_t)atoll(pos[1]) : 64;
+  int reps = pos[2] ? atoi(pos[2]) : 3;
+  int rank, size, rc = 1, local = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  subq_device_t dev = SUBQ_DEVICE_CPU;
+  double dpeak = 0;
+  if (subq_device_local_rank(MPI_COMM_WORLD, &local) ||
+      subq_error_agree(MPI_COMM_WORLD, subq_device_select(mode, local, &dev)))
+    goto out;
+  if (dev == SUBQ_DEVICE_CUDA &&
+      subq_error_agree(MPI_COMM_WORLD, subq_bench_device_gemm_rate(0, &dpeak)))
+    goto out;
   int cores = size * omp_get_max_threads();
   subq_dmat_t *K = NULL;
   double *tau = NULL, *W = NULL;
@@ -40,10 +58,13 @@ int main(int argc, char **argv) {
   if (rank == 0)
     printf("levscores bench: n = %zu, d = %zu, %d ranks x %d threads; dgemm 1 core: %.2f GFLOP/s\n",
            n, d, size, omp_get_max_threads(), peak);
+  if (rank == 0 && dev == SUBQ_DEVICE_CUDA)
+    printf("  device cuda (one per rank): cuBLAS dgemm %.1f GFLOP/s\n", dpeak);
   for (int m = 0; m < 2; m++) {
     subq_lev_opts_t o;
     subq_lev_opts_default(&o);
     o.method = m ? SUBQ_LEV_GRAM : SUBQ_LEV_QR;
+    o.device = dev;
     subq_lev_info_t info;
     double bf = 1e300, bs = 1e300, bt = 1e300;
     for (int r = 0; r < reps; r++) {
@@ -51,7 +72,9 @@ int main(int argc, char **argv) {
       double t0 = subq_wtime();
       if (subq_lev_weights(K, &o, W, &info)) goto out;
       double t1 = subq_wtime();
-      if (subq_lev_apply(K, W, info.weight_cols, tau)) goto out;
+      if (subq_error_agree(MPI_COMM_WORLD,
+                           subq_lev_apply_device(K, W, info.weight_cols, dev, tau)))
+        goto out;
       double t2 = subq_wtime();
       double f = tmax(t1 - t0), s = tmax(t2 - t1), t = tmax(t2 - t0);
       bf = f < bf ? f : bf;
@@ -60,11 +83,18 @@ int main(int argc, char **argv) {
     }
     double fl_f = info.flops, fl_s = 2.0 * (double)n * d * info.weight_cols;
     double g = (fl_f + fl_s) / bt * 1e-9 / cores;
-    if (rank == 0)
+    if (rank == 0 && dev == SUBQ_DEVICE_CPU)
       printf("  %-5s total %.3f s  %6.2f GFLOP/s/core  = %5.1f%% of dgemm   "
              "[factor %.3f s %.2f GF/s/core, score %.3f s %.2f GF/s/core]\n",
              subq_lev_method_name(o.method), bt, g, 100 * g / peak, bf,
              fl_f / bf * 1e-9 / cores, bs, fl_s / bs * 1e-9 / cores);
+    if (rank == 0 && dev == SUBQ_DEVICE_CUDA) {
+      const double gd = (fl_f + fl_s) / bt * 1e-9 / size; /* per rank = per device */
+      printf("  %-5s total %.3f s  %8.2f GFLOP/s/device = %5.2f%% of cuBLAS dgemm   "
+             "[factor %.3f s%s, score %.3f s %.2f GF/s/device]\n",
+             subq_lev_method_name(o.method), bt, gd, 100 * gd / dpeak, bf,
+             m ? " (syrk on the device)" : " (TSQR on the CPU)", bs, fl_s / bs * 1e-9 / size);
+    }
   }
   {
     double best = 1e300;

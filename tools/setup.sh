@@ -12,6 +12,7 @@ PKGS=(
   libinih-dev zlib1g-dev libcjson-dev libssl-dev
   dataset-fashion-mnist python3-sklearn
   gnuplot-nox
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

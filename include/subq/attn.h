@@ -83,6 +83,17 @@ int subq_attn_set_block(subq_attn_t *a, int b);
  * than one rank, a block split by a rank boundary couples its two parts through the
  * sketched state, so np > 1 equals np = 1 only when the shard edges are multiples of b. */
 int subq_attn_set_mixed(subq_attn_t *a, int mixed);
+/* Where apply runs: SUBQ_DEVICE_CPU (default) or SUBQ_DEVICE_CUDA, the device bound by
+ * subq_device_select.  On cuda, softmax and exact polynomial attention stream query x key
+ * tiles (1024 x 1024) with cuBLAS products and an online-softmax kernel, the ring passes
+ * the K, V shards through pinned host buffers, and the running maximum, sum and output
+ * continue across shards; polysketch computes the features on the device (cuBLAS, or
+ * cuFFT for a TensorSketch) and the block algorithm with strided-batched cuBLAS products
+ * over chunks of blocks, exchanging its states through host buffers.  Results equal the
+ * CPU's up to rounding; the decode state stays on the CPU.  Set before setup.  Errors:
+ * SUBQ_ERR_ARG, SUBQ_ERR_UNSUPPORTED (build without CUDA), SUBQ_ERR_DEVICE (no device
+ * bound on this rank). */
+int subq_attn_set_device(subq_attn_t *a, subq_device_t dev);
 /* Validate the options and build the sketch.  Collective (agrees on errors).
  * Errors: SUBQ_ERR_ARG (e.g. p = 6 with a gaussian sketch), SUBQ_ERR_MEM. */
 int subq_attn_setup(subq_attn_t *a);
@@ -99,7 +110,9 @@ int subq_attn_apply_f32(subq_attn_t *a, size_t n_local, const float *Q, const fl
                         const float *V, float *O);
 
 /* Statistics of the last apply on this rank: flops done in BLAS gemm calls and the
- * seconds spent in them (for the "fraction of the gemm rate" benchmark figures). */
+ * seconds spent in them (for the "fraction of the gemm rate" benchmark figures).  On
+ * cuda: the flops of the cuBLAS calls and the device time of the whole apply (uploads,
+ * kernels and downloads), measured with CUDA events. */
 void subq_attn_gemm_stats(const subq_attn_t *a, double *flops, double *seconds);
 
 /* Decode state of causal polysketch attention (double precision, this rank only, not

@@ -12,6 +12,12 @@ extern "C" {
  * thread count afterwards.  Errors: SUBQ_ERR_MEM. */
 int subq_bench_dgemm_rate(int threads, double *gflops);
 
+/* cuBLAS gemm rate in GFLOP/s on the CUDA device bound on this rank (n = 4096, best of 4
+ * after a warm-up, CUDA events): sgemm when single != 0, else dgemm.  Not collective.
+ * Errors: SUBQ_ERR_UNSUPPORTED (build without CUDA), SUBQ_ERR_DEVICE (no device bound),
+ * SUBQ_ERR_MEM. */
+int subq_bench_device_gemm_rate(int single, double *gflops);
+
 #ifdef __cplusplus
 }
 #endif

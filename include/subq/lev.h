@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "subq/device.h"
 #include "subq/dist.h"
 
 #ifdef __cplusplus
@@ -34,6 +35,9 @@ typedef struct {
   size_t jl_cols;      /* sketch: columns r2 of the JL matrix Pi2; 0 = ceil(8 ln n);
                           when r2 >= rank, Pi2 is skipped (exact product with W) */
   uint64_t seed;       /* sketch: RNG seed (streams below); default 42 */
+  subq_device_t device; /* cuda: the Gram matrix (gram) and the scores on the device bound
+                           by subq_device_select (cuBLAS syrk, gemm); qr and sketch factor
+                           on the CPU.  Default cpu. */
 } subq_lev_opts_t;
 
 /* Counter-based RNG streams used by the sketch method (subq_rng_*, keyed by global
@@ -55,8 +59,8 @@ typedef struct {
   double flops;          /* global flop count of the call (documented per method) */
 } subq_lev_info_t;
 
-/* Defaults: method qr, ridge 0, sketch_rows 0 (= 20 d, at most max(n, d)), jl_cols 0 (= ceil(8 ln n)),
- * seed 42. */
+/* Defaults: method qr, ridge 0, sketch_rows 0 (= 20 d, at most max(n, d)), jl_cols 0
+ * (= ceil(8 ln n)), seed 42, device cpu. */
 void subq_lev_opts_default(subq_lev_opts_t *o);
 
 /* Parse "qr" | "gram" | "sketch".  Errors: SUBQ_ERR_ARG naming the value. */
@@ -71,7 +75,8 @@ const char *subq_lev_method_name(subq_lev_method_t m);
  *         broadcast).  Pseudo-inverse threshold (as numpy.linalg.matrix_rank):
  *         sigma_k kept iff sigma_k > sigma_max * max(n, d) * eps, eps = 2^-52.
  *         W = V_r S_r^{-1}.  Flops: 2 n d^2 (TSQR) + 2 n d r (scores).
- * gram:   G = K^T K + lambda I (subq_dmat_gram), G = Z M Z^T (dsyevd on rank 0).
+ * gram:   G = K^T K + lambda I (subq_dmat_gram; on cuda the local part by cublasDsyrk, the
+ *         sum over ranks on the host), G = Z M Z^T (dsyevd on rank 0).
  *         Eigenvalues carry absolute error ~ mu_max eps, so the cut is on mu:
  *         mu_k kept iff mu_k > mu_max * max(n, d) * eps, i.e. sigma_k > sigma_max *
  *         sqrt(max(n, d) eps): directions with sigma below ~1e-7 sigma_max are treated
@@ -89,7 +94,8 @@ const char *subq_lev_method_name(subq_lev_method_t m);
  *         of about sqrt(2/r2) per score (chi-square with r2 degrees of freedom).
  *         Flops: n d (sketch) + 2 m d^2 + 2 n d r2.
  * Errors: SUBQ_ERR_ARG (NULL, ridge < 0, bad method, sketch_rows < d), SUBQ_ERR_MEM,
- * SUBQ_ERR_LAPACK, SUBQ_ERR_MPI; all agreed over K->comm. */
+ * SUBQ_ERR_LAPACK, SUBQ_ERR_MPI, SUBQ_ERR_UNSUPPORTED / SUBQ_ERR_DEVICE (device cuda not
+ * available, or a CUDA call failed); all agreed over K->comm. */
 int subq_lev_weights(const subq_dmat_t *K, const subq_lev_opts_t *o, double *W,
                      subq_lev_info_t *info);
 
@@ -97,9 +103,16 @@ int subq_lev_weights(const subq_dmat_t *K, const subq_lev_opts_t *o, double *W,
  * row-major (dgemm over row chunks of 1024, float32 rows converted to float64).
  * Errors: SUBQ_ERR_ARG, SUBQ_ERR_MEM. */
 int subq_lev_apply(const subq_dmat_t *K, const double *W, size_t r, double *tau);
+/* The same on `dev`: cpu is subq_lev_apply; cuda uploads W and the rows in chunks and
+ * computes K W with cublasDgemm and the row sums of squares with a kernel (float32 rows
+ * converted to float64 on the device).  Not collective.  Errors: those of subq_lev_apply,
+ * SUBQ_ERR_UNSUPPORTED, SUBQ_ERR_DEVICE. */
+int subq_lev_apply_device(const subq_dmat_t *K, const double *W, size_t r, subq_device_t dev,
+                          double *tau);
 
 /* Collective over K->comm: leverage scores of the local rows, tau (K->nloc values,
- * local rows in order), by subq_lev_weights + subq_lev_apply.  info may be NULL.
+ * local rows in order), by subq_lev_weights + subq_lev_apply_device (o->device).  info
+ * may be NULL.
  * For ridge = 0 and the exact methods, sum_i tau_i = numerical rank.  Errors as
  * subq_lev_weights. */
 int subq_leverage_scores(const subq_dmat_t *K, const subq_lev_opts_t *o, double *tau,

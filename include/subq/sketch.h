@@ -45,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "subq/device.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -72,6 +74,13 @@ int subq_sketch_create(subq_sketch_type_t type, int d, int r, subq_sketch_t **s)
 int subq_sketch_set_seed(subq_sketch_t *s, uint64_t seed, uint64_t stream);
 /* Degree p >= 1 of a TensorSketch (other types accept only 1).  Errors: SUBQ_ERR_ARG. */
 int subq_sketch_set_degree(subq_sketch_t *s, int p);
+/* Where subq_sketch_apply(_f32) runs: SUBQ_DEVICE_CPU (default) or SUBQ_DEVICE_CUDA (the
+ * device bound by subq_device_select; setup copies the sketch there and plans cuFFT for a
+ * TensorSketch; apply takes and returns the same host arrays, equal to the CPU result up
+ * to rounding).  Must be called before setup.  Errors: SUBQ_ERR_ARG (after setup),
+ * SUBQ_ERR_UNSUPPORTED (cuda in a build without CUDA), SUBQ_ERR_DEVICE (no device
+ * bound). */
+int subq_sketch_set_device(subq_sketch_t *s, subq_device_t dev);
 /* Number of RNG streams the sketch uses (TensorSketch: p; others 1). */
 int subq_sketch_streams(const subq_sketch_t *s);
 /* Generate the sketch (Gaussian matrix, signs, hashes, sampled columns) and make the FFTW
@@ -141,6 +150,10 @@ int subq_polysketch_features(subq_polysketch_t *ps, size_t n, const double *X, s
 int subq_polysketch_features_f32(subq_polysketch_t *ps, size_t n, const float *X,
                                  size_t ldx, float *F, size_t ldf);
 int subq_polysketch_dim(const subq_polysketch_t *ps); /* r */
+/* Where subq_polysketch_features(_f32) runs (default cpu; see subq_sketch_set_device):
+ * cuda copies the sketches to the bound device.  May be called at any time.  Errors:
+ * SUBQ_ERR_ARG, SUBQ_ERR_UNSUPPORTED, SUBQ_ERR_DEVICE, SUBQ_ERR_MEM. */
+int subq_polysketch_set_device(subq_polysketch_t *ps, subq_device_t dev);
 void subq_polysketch_destroy(subq_polysketch_t **ps);
 
 #ifdef __cplusplus

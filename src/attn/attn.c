@@ -87,12 +87,29 @@ int subq_attn_set_mixed(subq_attn_t *a, int mixed) {
   return SUBQ_OK;
 }
 
+int subq_attn_set_device(subq_attn_t *a, subq_device_t dev) {
+  NOT_READY(a);
+  SUBQ_CALL(subq_device_check(dev));
+  a->device = dev;
+  return SUBQ_OK;
+}
+
+/* The device context: the options and (polysketch) the device copy of phi. */
+static int setup_cuda_(subq_attn_t *a) {
+  if (a->type == SUBQ_ATTN_POLYSKETCH) SUBQ_CALL(subq_polysketch_set_device(a->phi, SUBQ_DEVICE_CUDA));
+  subq_cuda_attn_desc_t desc = {(int)a->type, a->d, a->dv, a->causal, a->p, a->r, a->block,
+                                a->mixed, a->scale, subq_polysketch_cuda_(a->phi)};
+  SUBQ_CALL(subq_cuda_attn_create(&desc, &a->cu));
+  return SUBQ_OK;
+}
+
 int subq_attn_setup(subq_attn_t *a) {
   SUBQ_CHECK(a, SUBQ_ERR_ARG, "attention operator is NULL");
   if (a->ready) return SUBQ_OK;
   int err = SUBQ_OK;
   if (a->type == SUBQ_ATTN_POLYSKETCH)
     err = subq_polysketch_create(a->sketch, a->d, a->r, a->p / 2, a->seed, 0, &a->phi);
+  if (!err && a->device == SUBQ_DEVICE_CUDA) err = setup_cuda_(a);
   SUBQ_CALL(subq_error_agree(a->comm, err));
   a->ready = 1;
   return SUBQ_OK;
@@ -117,6 +134,7 @@ static int check_apply_(const subq_attn_t *a, size_t nl, const void *Q, const vo
       SUBQ_CALL(subq_attn_sketch_apply_##SFX(a, nl, Q, K, V, O));                         \
     else                                                                                  \
       SUBQ_CALL(subq_attn_exact_apply_##SFX(a, nl, Q, K, V, O));                          \
+    if (a->cu) subq_cuda_attn_stats(a->cu, &a->gemm_flops, &a->gemm_s);                   \
     return SUBQ_OK;                                                                       \
   } while (0)
 
@@ -180,6 +198,7 @@ int subq_attn_decode_step(subq_attn_t *a, const double *q, const double *k, cons
 void subq_attn_destroy(subq_attn_t **a) {
   if (!a || !*a) return;
   subq_attn_t *o = *a;
+  subq_cuda_attn_destroy(&o->cu);
   subq_polysketch_destroy(&o->phi);
   subq_free(&o->dz);
   subq_free(&o->dwork);

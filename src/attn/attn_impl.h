@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cuda/subq_cuda.h"
 #include "subq/attn.h"
 #include "subq/core.h"
 
@@ -23,7 +24,20 @@ struct subq_attn {
   double gemm_flops, gemm_s; /* last apply, this rank */
   /* decode state (polysketch, double) */
   double *dz, *dwork;
+  /* where apply runs; the device context (setup, when cuda) */
+  subq_device_t device;
+  subq_cuda_attn_t *cu;
 };
+
+/* Host buffers that MPI exchanges: pinned (page-locked) when the operator runs on the
+ * device, so uploads from them are real DMA; ordinary memory otherwise. */
+static inline int subq_attn_host_alloc_(const subq_attn_t *a, size_t n, size_t size, void *p) {
+  return a->cu ? subq_cuda_host_alloc(n, size, p) : subq_malloc(n, size, p);
+}
+static inline void subq_attn_host_free_(const subq_attn_t *a, void *p) {
+  if (a->cu) subq_cuda_host_free(p);
+  else subq_free(p);
+}
 
 /* r(r+1)/2: distinct self-tensored features. */
 static inline size_t subq_attn_rr_(int r) { return (size_t)r * (size_t)(r + 1) / 2; }

@@ -155,12 +155,12 @@ static void FN(poly_shard_)(subq_attn_t *a, size_t nq, size_t nk, const R *Q, co
 int FN(subq_attn_exact_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *K,
                                const R *V, R *O) {
   const int d = a->d, dv = a->dv, np = a->size, me = a->rank;
-  const int soft = a->type == SUBQ_ATTN_SOFTMAX;
+  const int soft = a->type == SUBQ_ATTN_SOFTMAX, dev = a->cu != NULL;
   unsigned long long nme = nl, *cnt = NULL;
   R *bufK = NULL, *bufV = NULL, *S = NULL, *Qn = NULL, *m = NULL, *l = NULL, *acc = NULL,
     *ms = NULL, *ls = NULL, *accs = NULL;
-  int err = subq_malloc((size_t)np, sizeof *cnt, &cnt);
-  if (!err) err = subq_error_agree(a->comm, err);
+  int derr = SUBQ_OK, err = subq_malloc((size_t)np, sizeof *cnt, &cnt);
+  err = subq_error_agree(a->comm, err);
   if (err) goto done;
   if (MPI_Allgather(&nme, 1, MPI_UNSIGNED_LONG_LONG, cnt, 1, MPI_UNSIGNED_LONG_LONG,
                     a->comm) != MPI_SUCCESS) {
@@ -177,12 +177,13 @@ int FN(subq_attn_exact_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *K
   if (maxn * (size_t)(d > dv ? d : dv) > (size_t)INT32_MAX) {
     err = SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED, "shard of %zu tokens too large for one MPI message", maxn);
   }
-  if (!err) err = subq_malloc(maxn * (size_t)d + 1, sizeof(R), &bufK);
-  if (!err) err = subq_malloc(maxn * (size_t)dv + 1, sizeof(R), &bufV);
-  if (!err) err = subq_malloc((size_t)SUBQ_ATTN_BQ * (size_t)a->block, sizeof(R), &S);
-  if (!err) err = subq_calloc(nl + 1, sizeof(R), &l);
-  if (!err) err = subq_calloc(nl * (size_t)dv + 1, sizeof(R), &acc);
-  if (!err && soft) {
+  /* The ring buffers are what MPI exchanges: pinned host memory on cuda. */
+  if (!err) err = subq_attn_host_alloc_(a, maxn * (size_t)d + 1, sizeof(R), &bufK);
+  if (!err) err = subq_attn_host_alloc_(a, maxn * (size_t)dv + 1, sizeof(R), &bufV);
+  if (!err && !dev) err = subq_malloc((size_t)SUBQ_ATTN_BQ * (size_t)a->block, sizeof(R), &S);
+  if (!err && !dev) err = subq_calloc(nl + 1, sizeof(R), &l);
+  if (!err && !dev) err = subq_calloc(nl * (size_t)dv + 1, sizeof(R), &acc);
+  if (!err && soft && !dev) {
     err = subq_malloc(nl + 1, sizeof(R), &m);
     if (!err) err = subq_malloc(nl + 1, sizeof(R), &ms);
     if (!err) err = subq_malloc(nl + 1, sizeof(R), &ls);
@@ -207,17 +208,24 @@ int FN(subq_attn_exact_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *K
         break;
       }
   }
+  /* cuda: upload this rank's queries (raw for softmax, layer-normalised for poly). */
+  if (!err && dev) err = subq_cuda_attn_exact_begin(a->cu, sizeof(R) == sizeof(float), nl, off,
+                                                    soft ? (const void *)Q : (const void *)Qn);
   err = subq_error_agree(a->comm, err);
   if (err) goto done;
-  if (soft)
+  if (soft && !dev)
     for (size_t i = 0; i < nl; i++) m[i] = -(R)INFINITY;
+  /* A device failure is agreed after the ring: this rank keeps exchanging shards, so no
+   * rank waits in a Sendrecv for it. */
   for (int step = 0; step < np; step++) {
     const int src = (me - step + np) % np;
     size_t koff = 0;
     for (int r = 0; r < src; r++) koff += cnt[r];
     const size_t nk = cnt[src];
     if (nl > 0 && nk > 0 && (!a->causal || koff <= off + nl - 1)) {
-      if (soft) {
+      if (dev) {
+        if (!derr) derr = subq_cuda_attn_exact_shard(a->cu, nk, koff, bufK, bufV);
+      } else if (soft) {
         FN(softmax_shard_)(a, nl, nk, Q, bufK, bufV, off, koff, ms, ls, accs, S);
         FN(lse_merge_)(nl, dv, m, l, acc, ms, ls, accs);
       } else {
@@ -236,6 +244,11 @@ int FN(subq_attn_exact_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *K
       }
     }
   }
+  if (dev) {
+    if (!derr) derr = subq_cuda_attn_exact_end(a->cu, O);
+    err = subq_error_agree(a->comm, derr);
+    goto done;
+  }
   for (size_t i = 0; i < nl; i++) {
     const R den = soft ? l[i] : 1 + l[i];
     const R inv = den > 0 ? 1 / den : 0;
@@ -243,8 +256,8 @@ int FN(subq_attn_exact_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *K
   }
 done:
   subq_free(&cnt);
-  subq_free(&bufK);
-  subq_free(&bufV);
+  subq_attn_host_free_(a, &bufK);
+  subq_attn_host_free_(a, &bufV);
   subq_free(&S);
   subq_free(&Qn);
   subq_free(&m);

@@ -84,6 +84,44 @@ static void FN(sweep_)(subq_attn_t *a, int mode, size_t nl, size_t g0, const R *
   }
 }
 
+/* The same on the device (src/cuda/attn_polysketch.cu): features and block algorithm
+ * there, the states exchanged through pinned host buffers.  Qn, Kn layer-normalised; g0
+ * the global position of the first local token.  Collective; every phase agreed, so a
+ * device failure on one rank never leaves another waiting in the scan. */
+static int FN(sketch_apply_cuda_)(subq_attn_t *a, size_t nl, size_t g0, const R *Qn,
+                                  const R *Kn, const R *V, R *O) {
+  const size_t zn = subq_attn_rr_(a->r) * (size_t)(a->dv + 1);
+  const int f32 = sizeof(R) == sizeof(float);
+  R *Z = NULL, *Zl = NULL;
+  int err = subq_attn_host_alloc_(a, zn, sizeof(R), &Z);
+  if (!err) err = subq_attn_host_alloc_(a, zn, sizeof(R), &Zl);
+  if (!err) {
+    memset(Z, 0, sizeof(R) * zn);
+    err = subq_cuda_attn_ps_begin(a->cu, f32, nl, g0, Qn, Kn, V);
+  }
+  err = subq_error_agree(a->comm, err);
+  if (err) goto done;
+  if (!a->causal || a->size > 1) {
+    /* Local state; non-causal: its sum over ranks; causal: the exclusive prefix sum. */
+    err = subq_error_agree(a->comm, subq_cuda_attn_ps_state(a->cu, Zl));
+    if (err) goto done;
+    int me = !a->causal ? MPI_Allreduce(Zl, Z, (int)zn, MPI_R, MPI_SUM, a->comm)
+                        : MPI_Exscan(Zl, Z, (int)zn, MPI_R, MPI_SUM, a->comm);
+    if (me != MPI_SUCCESS) {
+      err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_%s of the polysketch state failed",
+                      a->causal ? "Exscan" : "Allreduce");
+      goto done;
+    }
+    if (a->causal && a->rank == 0) memset(Z, 0, sizeof(R) * zn);
+  }
+  err = subq_error_agree(a->comm, subq_cuda_attn_ps_output(a->cu, Z, O));
+done:
+  subq_cuda_attn_ps_end(a->cu);
+  subq_attn_host_free_(a, &Z);
+  subq_attn_host_free_(a, &Zl);
+  return err;
+}
+
 int FN(subq_attn_sketch_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *K,
                                 const R *V, R *O) {
   const int d = a->d, dv = a->dv, r = a->r;
@@ -91,23 +129,26 @@ int FN(subq_attn_sketch_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *
   R *Qn = NULL, *Kn = NULL, *A = NULL, *B = NULL, *Z = NULL, *Zl = NULL;
   FN(work_t) w = {0};
   const size_t bl = nl < b ? nl : b;
+  const int dev = a->cu != NULL;
   int err = subq_malloc(nl * (size_t)d + 1, sizeof(R), &Qn);
   if (!err) err = subq_malloc(nl * (size_t)d + 1, sizeof(R), &Kn);
-  if (!err) err = subq_malloc(nl * (size_t)r + 1, sizeof(R), &A);
-  if (!err) err = subq_malloc(nl * (size_t)r + 1, sizeof(R), &B);
-  if (!err) err = subq_calloc(zn, sizeof(R), &Z);
-  if (!err) err = subq_calloc(zn, sizeof(R), &Zl);
-  if (!err) err = subq_malloc(bl * bl + 1, sizeof(R), &w.P);
-  if (!err) err = subq_malloc(bl * (size_t)(dv + 1) + 1, sizeof(R), &w.Vp);
-  if (!err) err = subq_malloc(bl * rr + 1, sizeof(R), &w.X2);
-  if (!err) err = subq_malloc(bl * (size_t)(dv + 1) + 1, sizeof(R), &w.OUT);
+  if (!dev) { /* the device path needs only Qn, Kn on the host */
+    if (!err) err = subq_malloc(nl * (size_t)r + 1, sizeof(R), &A);
+    if (!err) err = subq_malloc(nl * (size_t)r + 1, sizeof(R), &B);
+    if (!err) err = subq_calloc(zn, sizeof(R), &Z);
+    if (!err) err = subq_calloc(zn, sizeof(R), &Zl);
+    if (!err) err = subq_malloc(bl * bl + 1, sizeof(R), &w.P);
+    if (!err) err = subq_malloc(bl * (size_t)(dv + 1) + 1, sizeof(R), &w.Vp);
+    if (!err) err = subq_malloc(bl * rr + 1, sizeof(R), &w.X2);
+    if (!err) err = subq_malloc(bl * (size_t)(dv + 1) + 1, sizeof(R), &w.OUT);
+  }
   if (!err) err = LN(nl, d, Q, Qn);
   if (!err) err = LN(nl, d, K, Kn);
   for (size_t i = 0; i < nl * (size_t)dv && !err; i++)
     if (!isfinite((double)V[i]))
       err = SUBQ_FAIL(SUBQ_ERR_NUMERIC, "attention: NaN/Inf in V (row %zu)", i / (size_t)dv);
-  if (!err && nl > 0) err = FEATURES(a->phi, nl, Qn, (size_t)d, A, (size_t)r);
-  if (!err && nl > 0) err = FEATURES(a->phi, nl, Kn, (size_t)d, B, (size_t)r);
+  if (!err && nl > 0 && !dev) err = FEATURES(a->phi, nl, Qn, (size_t)d, A, (size_t)r);
+  if (!err && nl > 0 && !dev) err = FEATURES(a->phi, nl, Kn, (size_t)d, B, (size_t)r);
   err = subq_error_agree(a->comm, err);
   if (err) goto done;
   unsigned long long nme = nl, g0 = 0;
@@ -116,6 +157,10 @@ int FN(subq_attn_sketch_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *
     goto done;
   }
   if (a->rank == 0) g0 = 0;
+  if (dev) {
+    err = FN(sketch_apply_cuda_)(a, nl, (size_t)g0, Qn, Kn, V, O);
+    goto done;
+  }
   if (!a->causal) {
     FN(sweep_)(a, FN(MODE_STATE_), nl, g0, A, B, Qn, Kn, V, Z, O, &w);
     if (a->size > 1 &&

@@ -1,8 +1,10 @@
 /* Reference dgemm rate, measured in-process for benchmark ratios. */
 #include <cblas.h>
 
+#include "cuda/subq_cuda.h"
 #include "subq/bench.h"
 #include "subq/core.h"
+#include "subq/device.h"
 
 int subq_bench_dgemm_rate(int threads, double *gflops) {
   const int n = 1024;
@@ -30,4 +32,12 @@ done:
   subq_free(&b);
   subq_free(&c);
   return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : SUBQ_OK;
+}
+
+int subq_bench_device_gemm_rate(int single, double *gflops) {
+  SUBQ_CHECK(gflops, SUBQ_ERR_ARG, "gflops is NULL");
+  *gflops = 0;
+  SUBQ_CALL(subq_device_check(SUBQ_DEVICE_CUDA));
+  SUBQ_CALL(subq_cuda_gemm_rate(single, gflops));
+  return SUBQ_OK;
 }

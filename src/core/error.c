@@ -10,6 +10,9 @@
 
 static _Thread_local char msg_[SUBQ_MSG_CAP];
 static _Thread_local size_t len_;
+/* 1 when msg_ is the outcome of an agreement (already prefixed "rank R: "): a later
+ * agreement on the same error passes it on unchanged instead of prefixing it again. */
+static _Thread_local int agreed_;
 
 static const char *const names_[SUBQ_ERR_COUNT_] = {
     [SUBQ_OK] = "success",
@@ -51,6 +54,7 @@ int subq_error_set(int code, const char *file, int line, const char *func, const
                    ...) {
   len_ = 0;
   msg_[0] = 0;
+  agreed_ = 0;
   va_list ap;
   va_start(ap, fmt);
   int w = vsnprintf(msg_, SUBQ_MSG_CAP, fmt, ap);
@@ -79,6 +83,7 @@ const char *subq_error_message(void) { return msg_; }
 void subq_error_clear(void) {
   len_ = 0;
   msg_[0] = 0;
+  agreed_ = 0;
 }
 
 static int agree_(MPI_Comm comm, int local_err) {
@@ -95,25 +100,30 @@ static int agree_(MPI_Comm comm, int local_err) {
     return SUBQ_OK;
   }
   struct {
-    int code;
+    int code, agreed;
     char text[SUBQ_MSG_CAP];
   } pkt;
   if (rank == first) {
     pkt.code = local_err;
+    pkt.agreed = agreed_;
     snprintf(pkt.text, sizeof pkt.text, "%s", msg_);
   }
   SUBQ_MPI(MPI_Bcast(&pkt, (int)sizeof pkt, MPI_BYTE, first, comm));
   if (rank != first || size > 1) {
-    /* Every rank reports the failing rank's message, prefixed by its number. */
+    /* Every rank reports the failing rank's message, prefixed by its number (once: an
+     * error agreed in an inner phase already names the rank that saw it). */
     char own[SUBQ_MSG_CAP];
     snprintf(own, sizeof own, "%s", pkt.text);
     len_ = 0;
     msg_[0] = 0;
-    if (size > 1)
-      append_("rank %d: %s", first, own);
+    char tag[32];
+    snprintf(tag, sizeof tag, "rank %d: ", first);
+    if (size > 1 && !pkt.agreed && strncmp(own, tag, strlen(tag)) != 0) /* nested agreements: one prefix */
+      append_("%s%s", tag, own);
     else
       append_("%s", own);
   }
+  agreed_ = 1;
   return pkt.code ? pkt.code : SUBQ_ERR_PEER;
 }
 

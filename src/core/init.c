@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/subq_cuda.h"
 #include "subq/core.h"
 
 #ifndef SUBQ_VERSION_STRING
@@ -47,6 +48,7 @@ int subq_init(int *argc, char ***argv) {
 
 int subq_finalize(void) {
   while (nfinalizers_ > 0) finalizers_[--nfinalizers_]();
+  subq_cuda_release();
   int fin = 0;
   MPI_Finalized(&fin);
   if (we_init_ && !fin) MPI_Finalize();

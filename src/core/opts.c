@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "subq/core.h"
 #include "subq/opts.h"
@@ -189,13 +190,26 @@ int subq_opts_parse(const subq_opt_spec_t *specs, const char *job, int argc, cha
       memset(&c, 0, sizeof c);
       c.o = o;
       c.path = argv[a] + 9;
+      struct stat st;
+      if (stat(c.path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        err = SUBQ_FAIL(SUBQ_ERR_IO, "config file '%s' is a directory", c.path);
+        goto fail;
+      }
       FILE *f = fopen(c.path, "r");
       if (!f) {
         err = SUBQ_FAIL(SUBQ_ERR_IO, "config file '%s' cannot be opened", c.path);
         goto fail;
       }
+      errno = 0;
       int line = ini_parse_file(f, ini_handler_, &c);
+      /* A read error (e.g. EISDIR for a directory) ends inih's loop like end-of-file. */
+      int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
       fclose(f);
+      if (rerr) {
+        err = SUBQ_FAIL(SUBQ_ERR_IO, "config file '%s' cannot be read: %s", c.path,
+                        strerror(rerr));
+        goto fail;
+      }
       if (c.err) {
         err = subq_error_trace(c.err, __FILE__, __LINE__, __func__);
         goto fail;
@@ -272,7 +286,14 @@ void subq_opts_print_help(FILE *f, const char *job, const char *summary,
     fprintf(f, "  %-30s %s", left, s->help ? s->help : "");
     if (s->unit && s->unit[0]) fprintf(f, " [%s]", s->unit);
     if (ranged_(s)) fprintf(f, " (range %g..%g)", s->min, s->max);
-    fprintf(f, " (default: %s)\n", s->def ? (s->def[0] ? s->def : "\"\"") : "none");
+    if (s->type == SUBQ_OPT_FLAG) {
+      int on = 0;
+      fprintf(f, " (default: %s)\n", s->def && parse_flag_(s->def, &on) && on ? "on" : "off");
+    } else if (s->def) {
+      fprintf(f, " (default: %s)\n", s->def[0] ? s->def : "\"\"");
+    } else {
+      fprintf(f, "%s\n", s->help && strstr(s->help, "default") ? "" : " (no default)");
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 /* subq dist: row-block distributed dense matrices: creation, loading, gather, product
  * with a small replicated matrix. */
 #include <cblas.h>
+#include <math.h>
 #include <string.h>
 
 #include "dist_impl.h"
@@ -88,7 +89,12 @@ static int load_local(MPI_Comm comm, const char *spec, subq_dtype_t dtype, subq_
       if (!e) e = subq_source_read(src, A->r0, A->r0 + A->nloc, buf);
       if (!e) {
         float *dst = subq_dmat_f32_(A);
-        for (size_t k = 0; k < A->nloc * d; k++) dst[k] = (float)buf[k];
+        for (size_t k = 0; k < A->nloc * d && !e; k++) {
+          dst[k] = (float)buf[k];
+          if (!isfinite(dst[k]))
+            e = SUBQ_FAIL(SUBQ_ERR_NUMERIC, "'%s': value %g at row %zu, column %zu overflows "
+                          "float32 (use float64)", spec, buf[k], A->r0 + k / d, k % d);
+        }
       }
     }
   }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cuda/subq_cuda.h"
 #include "jobs/job.h"
 #include "subq/bench.h"
 
@@ -35,9 +36,20 @@ static int run_(subq_job_ctx_t *ctx) {
   /* Every rank reports its host and device count, gathered to rank 0. */
   char host[MPI_MAX_PROCESSOR_NAME] = "";
   MPI_Get_processor_name(host, &len);
-  char line[256], *all = NULL;
-  snprintf(line, sizeof line, "rank %d on %s: %d threads, %d CUDA devices", ctx->rank, host,
-           omp_get_max_threads(), ndev);
+  /* The device this rank drives (or would drive with --device=cuda): local rank mod count. */
+  int local = 0;
+  char dname[256] = "";
+  SUBQ_CALL(subq_device_local_rank(ctx->comm, &local));
+  if (ndev > 0) {
+    int k = ctx->device == SUBQ_DEVICE_CUDA ? subq_device_bound() : local % ndev;
+    char nm[200] = "";
+    subq_cuda_device_name(k, nm, sizeof nm);
+    snprintf(dname, sizeof dname, " (device %d: %s%s)", k, nm,
+             ctx->device == SUBQ_DEVICE_CUDA ? ", bound" : "");
+  }
+  char line[384], *all = NULL;
+  snprintf(line, sizeof line, "rank %d on %s: %d threads, %d CUDA devices%s", ctx->rank, host,
+           omp_get_max_threads(), ndev, dname);
   if (ctx->rank == 0) SUBQ_CALL(subq_malloc((size_t)ctx->size, sizeof line, &all));
   SUBQ_MPI(MPI_Gather(line, (int)sizeof line, MPI_CHAR, all, (int)sizeof line, MPI_CHAR, 0, ctx->comm));
   if (ctx->rank == 0) {

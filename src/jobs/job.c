@@ -1,6 +1,8 @@
 /* Running a job: options, staging directory, collective error agreement, atomic commit of
  * the output files and summary.json, the human table on rank 0. */
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cuda/subq_cuda.h"
 #include "jobs/job.h"
 
 const subq_opt_spec_t subq_job_common_opts[] = {
@@ -16,12 +19,32 @@ const subq_opt_spec_t subq_job_common_opts[] = {
     {"out", SUBQ_OPT_STRING, NULL, "", "output directory (default out/<job>)", NULL, 0, 0},
     {"seed", SUBQ_OPT_INT, "42", "", "seed of the counter-based RNG", NULL, 0, 9.2e18},
     {"progress", SUBQ_OPT_FLAG, "0", "", "show progress with ETA even when stderr is not a terminal", NULL, 0, 0},
-    {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run (auto falls back to cpu)", "cpu|cuda|auto", 0, 0},
+    {"device", SUBQ_OPT_CHOICE, "cpu", "", "where hot paths run: cuda binds device (local rank mod count); auto falls back to cpu with a notice", "cpu|cuda|auto", 0, 0},
+    {"fault", SUBQ_OPT_STRING, NULL, "",
+     "testing: RANK:PHASE makes that rank fail in that phase (a phase of summary.json "
+     "phases_s, or start|commit)", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
+
+/* The jobs whose hot paths run on --device=cuda (docs/gpu.md); the others run on the cpu
+ * after a notice.  A job that gains a CUDA path adds its name here. */
+static int has_cuda_path_(const subq_job_t *job) {
+  static const char *const names[] = {"levscores", "polysketch", "suite", "info"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(job->name, names[i])) return 1;
+  return 0;
+}
+
+/* The injected fault of --fault on this rank in phase `name` (0 when none). */
+static int fault_(const subq_job_ctx_t *ctx, const char *name) {
+  if (ctx->fault_rank != ctx->rank || strcmp(ctx->fault_phase, name) != 0) return SUBQ_OK;
+  return SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase '%s' (--fault=%d:%s)", name,
+                   ctx->fault_rank, name);
+}
 
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
   double m;
   SUBQ_CALL(subq_time_max(ctx->comm, t, &m));
+  SUBQ_CALL(subq_error_agree(ctx->comm, fault_(ctx, name)));
   if (ctx->nphases < 16) {
     ctx->phase_name[ctx->nphases] = name;
     ctx->phase_s[ctx->nphases++] = m;
@@ -87,22 +110,119 @@ static void remove_stage_(const char *stage) {
   rmdir(stage);
 }
 
-/* Move every file of stage into out (rename: atomic per file), then remove stage. */
-static int commit_stage_(const char *stage, const char *out) {
-  DIR *d = opendir(stage);
-  SUBQ_CHECK(d, SUBQ_ERR_IO, "cannot read staging directory '%s'", stage);
+/* Names of the files directly inside dir, one per line (caller frees). */
+static char *list_files_(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return NULL;
+  size_t cap = 256, len = 0;
+  char *s = malloc(cap);
   struct dirent *e;
-  char a[4096], b[4096];
-  int err = SUBQ_OK;
-  while ((e = readdir(d)) && !err) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(a, sizeof a, "%s/%s", stage, e->d_name);
-    snprintf(b, sizeof b, "%s/%s", out, e->d_name);
+  while (s && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    size_t m = strlen(e->d_name);
+    if (len + m + 2 > cap) {
+      char *t = realloc(s, cap = 2 * (len + m + 2));
+      if (!t) { free(s); s = NULL; break; }
+      s = t;
+    }
+    memcpy(s + len, e->d_name, m);
+    len += m;
+    s[len++] = '\n';
+  }
+  if (s) s[len] = 0;
+  closedir(d);
+  return s;
+}
+
+static int listed_(const char *list, const char *name) {
+  size_t m = strlen(name);
+  for (const char *p = list; p && *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t L = nl ? (size_t)(nl - p) : strlen(p);
+    if (L == m && !strncmp(p, name, m)) return 1;
+    p = nl ? nl + 1 : p + L;
+  }
+  return 0;
+}
+
+/* Move every file of stage into out (rename: atomic per file), then remove stage.  The
+ * old summary.json goes first and the new one comes last, so a summary.json in out means
+ * that every file of that run is there: a commit cut short (or the injected fault `fault`,
+ * after the first file) leaves out without summary.json, and a rerun replaces it.  Files
+ * that the previous run of this job committed (out/.subq-<job>.files) and this run did not
+ * write are removed, so --out never mixes two runs; other files in out are kept. */
+static int commit_stage_(const char *stage, const char *out, const char *job, int fault) {
+  char *fresh = list_files_(stage), *old = NULL, a[4096], b[4096], man[4096];
+  SUBQ_CHECK(fresh, SUBQ_ERR_IO, "cannot read staging directory '%s'", stage);
+  snprintf(man, sizeof man, "%s/.subq-%s.files", out, job);
+  FILE *f = fopen(man, "r");
+  if (f) {
+    long L = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
+    rewind(f);
+    if (L >= 0 && (old = calloc(1, (size_t)L + 1)) && fread(old, 1, (size_t)L, f) != (size_t)L) old[0] = 0;
+    fclose(f);
+  }
+  int err = SUBQ_OK, moved = 0;
+  snprintf(b, sizeof b, "%s/summary.json", out);
+  if (unlink(b) != 0 && errno != ENOENT) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot remove '%s'", b);
+  for (const char *p = fresh; *p && !err;) {
+    const char *nl = strchr(p, '\n');
+    int L = (int)(nl - p);
+    const char *next = nl + 1;
+    if (L == 12 && !strncmp(p, "summary.json", 12)) { p = next; continue; }
+    if (fault && moved) {
+      err = SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase 'commit' after %d file(s)", moved);
+      break;
+    }
+    snprintf(a, sizeof a, "%s/%.*s", stage, L, p);
+    snprintf(b, sizeof b, "%s/%.*s", out, L, p);
+    if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
+    moved++;
+    p = next;
+  }
+  if (!err && fault) err = SUBQ_FAIL(SUBQ_ERR_INTERNAL, "injected fault in phase 'commit'");
+  for (const char *p = old; p && *p && !err;) {
+    const char *nl = strchr(p, '\n');
+    size_t L = nl ? (size_t)(nl - p) : strlen(p);
+    char name[1024];
+    snprintf(name, sizeof name, "%.*s", (int)L, p);
+    if (L && !strchr(name, '/') && !listed_(fresh, name)) {
+      snprintf(b, sizeof b, "%s/%s", out, name);
+      unlink(b);
+    }
+    p = nl ? nl + 1 : p + L;
+  }
+  if (!err) err = subq_file_write_atomic(man, fresh, strlen(fresh));
+  if (!err) {
+    snprintf(a, sizeof a, "%s/summary.json", stage);
+    snprintf(b, sizeof b, "%s/summary.json", out);
     if (rename(a, b) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot move '%s' to '%s'", a, b);
   }
-  closedir(d);
-  rmdir(stage);
+  if (!err) rmdir(stage);
+  free(fresh);
+  free(old);
   return err;
+}
+
+/* Remove staging directories of this job left in out by runs that were killed (their
+ * process no longer exists on this host). */
+static void remove_stale_stages_(const char *out, const char *job) {
+  DIR *d = opendir(out);
+  if (!d) return;
+  char prefix[256], p[4096];
+  snprintf(prefix, sizeof prefix, ".stage-%s-", job);
+  size_t L = strlen(prefix);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, prefix, L) != 0) continue;
+    char *end;
+    long pid = strtol(e->d_name + L, &end, 10);
+    if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+      snprintf(p, sizeof p, "%s/%s", out, e->d_name);
+      remove_stage_(p);
+    }
+  }
+  closedir(d);
 }
 
 static int summary_header_(subq_job_ctx_t *ctx, const subq_job_t *job) {
@@ -112,6 +232,12 @@ static int summary_header_(subq_job_ctx_t *ctx, const subq_job_t *job) {
   SUBQ_CALL(subq_json_int(j, "ranks", ctx->size));
   SUBQ_CALL(subq_json_int(j, "threads", ctx->nthreads));
   SUBQ_CALL(subq_json_int(j, "seed", (long long)ctx->seed));
+  SUBQ_CALL(subq_json_str(j, "device", subq_device_name(ctx->device)));
+  if (ctx->device == SUBQ_DEVICE_CUDA) {
+    char name[256] = "";
+    if (subq_cuda_device_name(subq_device_bound(), name, sizeof name) == SUBQ_OK)
+      SUBQ_CALL(subq_json_str(j, "device_name_rank0", name));
+  }
   SUBQ_CALL(subq_json_begin(j, "options"));
   for (int i = 0; i < subq_opts_count(ctx->opts); i++) {
     const char *n, *v;
@@ -148,6 +274,23 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
   SUBQ_CALL(subq_opts_flag(o, "progress", &prog));
   ctx->seed = (uint64_t)seed;
   if (prog) subq_progress_enable(1);
+  ctx->fault_rank = -1;
+  if (subq_opts_has(o, "fault")) {
+    const char *f = NULL;
+    SUBQ_CALL(subq_opts_string(o, "fault", &f));
+    int n = 0;
+    SUBQ_CHECK(sscanf(f, "%d:%31[a-z_0-9-]%n", &ctx->fault_rank, ctx->fault_phase, &n) == 2 &&
+                   f[n] == 0 && ctx->fault_rank >= 0 && ctx->fault_rank < ctx->size,
+               SUBQ_ERR_ARG, "option --fault: expected RANK:PHASE with RANK in 0..%d, got '%s'",
+               ctx->size - 1, f);
+  }
+  /* --device: every rank resolves its own (local rank mod device count); the outcome is
+   * agreed, so --device=cuda without a device is an error on every rank. */
+  const char *dev = "cpu";
+  int local = 0;
+  SUBQ_CALL(subq_opts_string(o, "device", &dev));
+  SUBQ_CALL(subq_device_local_rank(comm, &local));
+  SUBQ_CALL(subq_error_agree(comm, subq_device_select(dev, local, &ctx->device)));
   if (job->no_output) return SUBQ_OK;
   const char *od = NULL;
   if (subq_opts_has(o, "out")) SUBQ_CALL(subq_opts_string(o, "out", &od));
@@ -161,6 +304,7 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
   err = SUBQ_OK;
   if (ctx->rank == 0) {
     err = subq_mkdir_p(out);
+    if (!err) remove_stale_stages_(out, job->name);
     if (!err && mkdir(stage, 0755) != 0) err = SUBQ_FAIL(SUBQ_ERR_IO, "cannot create '%s'", stage);
   }
   SUBQ_CALL(subq_error_agree(comm, err));
@@ -187,6 +331,11 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
     goto done;
   }
   if (err) goto done;
+  if (ctx->device == SUBQ_DEVICE_CUDA && !has_cuda_path_(job)) {
+    subq_log(SUBQ_LOG_INFO, "subq %s: no CUDA path in this job yet: running on the cpu",
+             job->name);
+    ctx->device = SUBQ_DEVICE_CPU;
+  }
   if (ctx->rank == 0) err = subq_json_create(&ctx->summary);
   if (!err && ctx->rank == 0) err = summary_header_(ctx, job);
   err = subq_error_agree(comm, err);
@@ -194,7 +343,8 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   subq_comm_counters_t c0, c1, dc;
   subq_comm_snapshot(&c0);
   double t0 = subq_wtime();
-  err = job->run(ctx);
+  err = subq_error_agree(comm, fault_(ctx, "start")); /* control communication */
+  if (!err) err = job->run(ctx);
   subq_comm_snapshot(&c1);
   subq_comm_diff(&c0, &c1, &dc);
   err = subq_error_agree(comm, err);
@@ -210,7 +360,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
     if (!err && !job->no_output) {
       char p[4096];
       err = subq_json_write(ctx->summary, subq_job_path(ctx, "summary.json", p, sizeof p));
-      if (!err) err = commit_stage_(stage, out);
+      if (!err) err = commit_stage_(stage, out, job->name, ctx->fault_rank == 0 && !strcmp(ctx->fault_phase, "commit"));
     }
     if (!err && summary_out) *summary_out = strdup(subq_json_text(ctx->summary));
   }

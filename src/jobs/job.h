@@ -22,12 +22,17 @@ typedef struct subq_job_ctx {
   const char *stage;          /* directory for output files (same on all ranks) */
   subq_json_t *summary;       /* rank 0: add the job's figures; NULL on other ranks */
   uint64_t seed;              /* --seed */
+  subq_device_t device;       /* --device resolved on this rank (cuda: device bound) */
   /* Phase timing, filled with subq_job_phase(): names and max-over-ranks seconds. */
   int nphases;
   const char *phase_name[16];
   double phase_s[16];
   /* Short human table printed by rank 0 after the run: "key  value" lines. */
   char table[4096];
+  /* --fault=RANK:PHASE (testing): rank fault_rank fails in the phase named fault_phase
+   * (a phase recorded by subq_job_phase, or "start" / "commit"); -1 when not set. */
+  int fault_rank;
+  char fault_phase[32];
 } subq_job_ctx_t;
 
 typedef struct {
@@ -43,7 +48,8 @@ const subq_job_t *subq_job_find(const char *name);
 int subq_job_count(void);
 const subq_job_t *subq_job_at(int i);
 
-/* Collective: record a phase as the max over ranks of local seconds `t`. */
+/* Collective: record a phase as the max over ranks of local seconds `t`.  Agrees on an
+ * injected fault (--fault=RANK:NAME): every rank returns its error. */
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t);
 /* Append one "key  value" line to the human table (rank 0). */
 void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...)

@@ -39,6 +39,7 @@ static int read_args(const subq_job_ctx_t *ctx, args_t *a, subq_lev_opts_t *lo) 
   lo->sketch_rows = (size_t)a->sketch_rows;
   lo->jl_cols = (size_t)a->jl_cols;
   lo->seed = ctx->seed;
+  lo->device = ctx->device;
   return 0;
 }
 
@@ -72,13 +73,15 @@ static int report(subq_job_ctx_t *ctx, const args_t *a, const subq_dmat_t *K,
                  info->sigma_max, info->threshold);
   subq_job_table(ctx, "sum of scores", "%.10g", sum);
   subq_job_table(ctx, "max score", "%.6g", tmax);
-  subq_job_table(ctx, "time", "%.4f s (%.2f GFLOP/s)", time_s, gflops);
+  subq_job_table(ctx, "time", "%.4f s (%.2f GFLOP/s, %s)", time_s, gflops,
+                 subq_device_name(ctx->device));
   return 0;
 }
 
 /* The levscores job.  Flop count (summary "flops", global): qr 2 n d^2 (TSQR) + 2 n d r
  * (scores); gram n d^2 (syrk) + 2 n d r; sketch n d + 2 m d^2 + 2 n d r2 (lev.h).
- * time_s covers factor + score (not loading or writing). */
+ * time_s covers factor + score (not loading or writing); with --device=cuda it includes
+ * the uploads of the rows (gram: twice, for the Gram matrix and for the scores). */
 static int run_(subq_job_ctx_t *ctx) {
   args_t a;
   subq_lev_opts_t lo;
@@ -96,7 +99,8 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_lev_weights(K, &lo, W, &info);
   if (!e) {
     t2 = subq_wtime();
-    e = subq_error_agree(ctx->comm, subq_lev_apply(K, W, info.weight_cols, tau));
+    e = subq_error_agree(ctx->comm,
+                         subq_lev_apply_device(K, W, info.weight_cols, lo.device, tau));
     info.flops += 2.0 * (double)K->n * (double)K->d * (double)info.weight_cols;
     t3 = subq_wtime();
   }

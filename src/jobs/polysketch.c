@@ -18,7 +18,7 @@
 static const subq_opt_spec_t opts_[] = {
     SUBQ_KV_OPTS,
     {"data", SUBQ_OPT_STRING, NULL, "", "data spec instead of --kv (rows are tokens, used as q = k = v)", NULL, 0, 0},
-    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 0, 1e9},
+    {"n", SUBQ_OPT_INT, "2048", "tokens", "synthetic tokens (no --kv/--data): q, k, v i.i.d. N(0,1)", NULL, 1, 1e9},
     {"d", SUBQ_OPT_INT, "64", "", "synthetic head dimension", NULL, 1, 4096},
     {"r", SUBQ_OPT_INT, "32", "", "sketch size r (features; the kernel has r(r+1)/2)", NULL, 1, 4096},
     {"p", SUBQ_OPT_INT, "4", "", "polynomial degree p (even)", NULL, 2, 64},
@@ -39,6 +39,7 @@ typedef struct {
   int d, dv, r, p, block, mixed, causal, f32;
   subq_sketch_type_t sketch;
   uint64_t seed;
+  subq_device_t device; /* all three attentions run here (--device) */
 } cfg_t;
 
 /* Run one attention on this rank's nl tokens; O in double; time = max over ranks. */
@@ -49,6 +50,7 @@ static int run_attn_(MPI_Comm comm, const cfg_t *c, subq_attn_type_t type, size_
   float *f = NULL;
   const size_t nq = nl * (size_t)c->d, nv = nl * (size_t)c->dv;
   int err = subq_attn_create(comm, type, c->d, c->dv, &a);
+  if (!err) err = subq_attn_set_device(a, c->device);
   if (!err) err = subq_attn_set_causal(a, c->causal);
   if (!err) err = subq_attn_set_block(a, c->block);
   if (!err && type != SUBQ_ATTN_SOFTMAX) err = subq_attn_set_degree(a, c->p);
@@ -152,11 +154,21 @@ static void free_in_(input_t *in) {
   subq_free(&in->V);
 }
 
+/* Agree on the outcome of loading; on error every rank frees its inputs. */
+static int agree_in_(subq_job_ctx_t *ctx, input_t *in, int err) {
+  err = subq_error_agree(ctx->comm, err);
+  if (err) {
+    free_in_(in);
+    return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  }
+  return SUBQ_OK;
+}
+
 static int load_(subq_job_ctx_t *ctx, input_t *in) {
   const subq_opts_t *o = ctx->opts;
   int err = SUBQ_OK;
-  SUBQ_CHECK(!subq_opts_has(o, "kv") || !subq_opts_has(o, "data"), SUBQ_ERR_ARG,
-             "--kv and --data are mutually exclusive (give one input)");
+  SUBQ_CHECK(!(subq_opts_has(o, "kv") && subq_opts_has(o, "data")), SUBQ_ERR_ARG,
+             "options --kv and --data are mutually exclusive (give one input)");
   if (subq_opts_has(o, "kv")) {
     subq_kv_sel_t sel;
     SUBQ_CALL(subq_kvopts_open(ctx->comm, o, &sel));
@@ -173,8 +185,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
     if (!err) err = subq_kv_load(sel.kv, 'k', sel.layer, sel.kv_head, in->t0, in->t1, in->K);
     if (!err) err = subq_kv_load(sel.kv, 'v', sel.layer, sel.kv_head, in->t0, in->t1, in->V);
     subq_kvopts_close(&sel);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   if (subq_opts_has(o, "data")) {
     const char *spec = NULL;
@@ -195,8 +206,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
       memcpy(in->V, in->Q, m * sizeof(double));
     }
     subq_source_close(&src);
-    SUBQ_CALL(subq_error_agree(ctx->comm, err));
-    return SUBQ_OK;
+    return agree_in_(ctx, in, err);
   }
   long n, d;
   SUBQ_CALL(subq_opts_int(o, "n", &n));
@@ -207,7 +217,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
   subq_kvopts_block(in->n, ctx->size, ctx->rank, &in->t0, &in->t1);
   snprintf(in->what, sizeof in->what, "synthetic gauss n=%ld d=%ld seed=%llu", n, d,
            (unsigned long long)ctx->seed);
-  SUBQ_CALL(subq_error_agree(ctx->comm, alloc_in_(in)));
+  SUBQ_CALL(agree_in_(ctx, in, alloc_in_(in)));
   synth_(in, ctx->seed);
   return SUBQ_OK;
 }
@@ -230,6 +240,7 @@ static int read_cfg_(subq_job_ctx_t *ctx, cfg_t *c) {
   c->block = (int)b;
   c->f32 = !strcmp(prec, "f32");
   c->seed = ctx->seed;
+  c->device = ctx->device;
   return SUBQ_OK;
 }
 
@@ -305,16 +316,23 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
   long d;
   SUBQ_CALL(subq_opts_int(ctx->opts, "d", &d));
   c->d = c->dv = (int)d;
-  const double peak = sgemm_rate_();
+  /* The reference rate: this rank's CPU sgemm, or on cuda the device's cuBLAS gemm in the
+   * run's precision (column sgemm_peak_gflops either way; column device says which). */
+  const int dev = c->device == SUBQ_DEVICE_CUDA;
+  double peak = 0;
+  if (dev) SUBQ_CALL(subq_error_agree(ctx->comm, subq_bench_device_gemm_rate(c->f32, &peak)));
+  else peak = sgemm_rate_();
   char csv[8192];
   int L = snprintf(csv, sizeof csv,
                    "n,d,r,p,block,precision,ranks,t_polysketch_s,t_softmax_s,t_poly_s,"
                    "speedup_vs_softmax,sketch_gemm_frac_of_peak,softmax_frac_of_peak,"
-                   "sgemm_peak_gflops\n");
+                   "sgemm_peak_gflops,device\n");
   if (ctx->rank == 0)
-    printf("  sgemm rate (n=1024, this rank): %.1f GFLOP/s\n"
-           "  %8s %12s %12s %12s %9s %10s %10s\n", peak, "n", "polysketch", "softmax",
-           "poly", "speedup", "sk gemm%", "soft%");
+    printf("  %s rate (%s): %.1f GFLOP/s\n"
+           "  %8s %12s %12s %12s %9s %10s %10s\n",
+           dev ? (c->f32 ? "cuBLAS sgemm" : "cuBLAS dgemm") : "sgemm",
+           dev ? "n=4096, this rank's device" : "n=1024, this rank", peak, "n", "polysketch",
+           "softmax", "poly", "speedup", "sk gemm%", "soft%");
   double sp[32], tsk[32], tso[32];
   for (int k = 0; k < nn; k++) {
     input_t in = {0};
@@ -349,9 +367,9 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
       printf("  %8zu %11.4fs %11.4fs %11.4fs %8.2fx %9.0f%% %9.0f%%\n", in.n, ts, tf, tp, sp[k],
              100 * skrate / peak, 100 * softrate / peak);
     if (L < (int)sizeof csv)
-      L += snprintf(csv + L, sizeof csv - (size_t)L, "%zu,%d,%d,%d,%d,%s,%d,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.2f\n",
+      L += snprintf(csv + L, sizeof csv - (size_t)L, "%zu,%d,%d,%d,%d,%s,%d,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.2f,%s\n",
                     in.n, c->d, c->r, c->p, c->block, c->f32 ? "f32" : "f64", ctx->size, ts, tf,
-                    tp, sp[k], skrate / peak, softrate / peak, peak);
+                    tp, sp[k], skrate / peak, softrate / peak, peak, subq_device_name(c->device));
   }
   if (ctx->rank == 0) {
     char path[4096];
@@ -433,8 +451,9 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!err) err = subq_json_num(j, "sgemm_fraction", frac);
     if (!err) err = subq_json_num(j, "gemm_gflops_sketch_rank0", gs > 0 ? gf / gs * 1e-9 : 0);
     subq_job_table(ctx, "input", "%s", in.what);
-    subq_job_table(ctx, "polysketch", "%s r=%d p=%d block=%d%s%s", subq_sketch_type_name(c.sketch),
-                   c.r, c.p, c.block, c.mixed ? " mixed" : "", c.causal ? " causal" : "");
+    subq_job_table(ctx, "polysketch", "%s r=%d p=%d block=%d%s%s on %s",
+                   subq_sketch_type_name(c.sketch), c.r, c.p, c.block, c.mixed ? " mixed" : "",
+                   c.causal ? " causal" : "", subq_device_name(c.device));
     subq_job_table(ctx, "rel err vs exact poly", "%.4f", e_poly);
     subq_job_table(ctx, "rel err vs softmax", "%.4f (exact poly vs softmax %.4f)", e_soft, e_gap);
     subq_job_table(ctx, "kernel err (Thm 2.5 form)", "mean %.4f, max %.4f", keps_mean, keps_max);

@@ -139,16 +139,19 @@ static void fmt_s_(double s, char *b, size_t n) {
 static int run_entry_(subq_job_ctx_t *ctx, const run_t *r, const suite_plan_t *p,
                       const suite_entry_t *e, char **summary) {
   const suite_sweep_t *s = &p->sw[e->sweep];
-  char **argv = calloc((size_t)e->np + 3, sizeof *argv);
+  char **argv = calloc((size_t)e->np + 4, sizeof *argv);
   SUBQ_CHECK(argv, SUBQ_ERR_MEM, "out of memory");
   int argc = 0, err = 0;
-  char a_cfg[2100], a_out[2400], a_seed[64];
+  char a_cfg[2100], a_out[2400], a_seed[64], a_dev[32];
   snprintf(a_cfg, sizeof a_cfg, "--config=%s", r->cfg);
   snprintf(a_out, sizeof a_out, "--out=%s/out/%s", r->dir, e->key);
   snprintf(a_seed, sizeof a_seed, "--seed=%llu", (unsigned long long)ctx->seed);
+  /* The device the suite resolved (auto has fallen back once, here, not per entry). */
+  snprintf(a_dev, sizeof a_dev, "--device=%s", subq_device_name(ctx->device));
   argv[argc++] = a_cfg;
   argv[argc++] = a_out;
   argv[argc++] = a_seed; /* before the parameters: a swept seed overrides it */
+  argv[argc++] = a_dev;  /* likewise a swept device */
   for (int i = 0; i < e->np && !err; i++) {
     if (!strncmp(e->name[i], "var.", 4)) continue;
     size_t L = strlen(e->name[i]) + strlen(e->val[i]) + 4;
@@ -157,7 +160,7 @@ static int run_entry_(subq_job_ctx_t *ctx, const run_t *r, const suite_plan_t *p
   }
   err = subq_error_agree(ctx->comm, err);
   if (!err) err = subq_job_execute(ctx->comm, subq_job_find(s->job), argc, argv, summary);
-  for (int i = 3; i < argc; i++) free(argv[i]);
+  for (int i = 4; i < argc; i++) free(argv[i]);
   free(argv);
   return err;
 }

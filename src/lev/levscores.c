@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cuda/subq_cuda.h"
 #include "dist/dist_impl.h"
 #include "lev/lev_impl.h"
 #include "subq/lev.h"
@@ -134,9 +135,18 @@ int subq_lev_bcast_weights_(MPI_Comm comm, int e, size_t d, double *W, subq_lev_
   return 0;
 }
 
+/* Collective: G = K^T K on the device (local part, in row chunks, so any nloc) summed over
+ * ranks on the host; d <= 46340 was checked (agreed) with the options. */
+static int gram_cuda(const subq_dmat_t *K, double *G) {
+  SUBQ_AGREE(K->comm, subq_cuda_gram_local(K, G));
+  SUBQ_MPI(MPI_Allreduce(MPI_IN_PLACE, G, (int)(K->d * K->d), MPI_DOUBLE, MPI_SUM, K->comm));
+  return 0;
+}
+
 static int check_opts(const subq_dmat_t *K, const subq_lev_opts_t *o, const void *W) {
   SUBQ_CHECK(o != NULL && W != NULL, SUBQ_ERR_ARG, "NULL argument (opts %p, W %p)",
              (const void *)o, (const void *)W);
+  SUBQ_CALL(subq_device_check(o->device));
   SUBQ_CHECK((unsigned)o->method < 3, SUBQ_ERR_ARG, "leverage-score method %d unknown",
              (int)o->method);
   SUBQ_CHECK(o->ridge >= 0 && isfinite(o->ridge), SUBQ_ERR_ARG,
@@ -172,7 +182,7 @@ int subq_lev_weights(const subq_dmat_t *K, const subq_lev_opts_t *o, double *W,
     }
     info->flops = 2.0 * (double)n * d * d;
   } else {
-    e = subq_dmat_gram(K, M);
+    e = o->device == SUBQ_DEVICE_CUDA ? gram_cuda(K, M) : subq_dmat_gram(K, M);
     if (!e) {
       int le = K->rank == 0 ? gram_root(M, n, d, o->ridge, W, info) : 0;
       e = subq_lev_bcast_weights_(K->comm, le, d, W, info);
@@ -223,6 +233,17 @@ int subq_lev_apply(const subq_dmat_t *K, const double *W, size_t r, double *tau)
   return 0;
 }
 
+int subq_lev_apply_device(const subq_dmat_t *K, const double *W, size_t r, subq_device_t dev,
+                          double *tau) {
+  if (dev == SUBQ_DEVICE_CPU) return subq_lev_apply(K, W, r, tau);
+  SUBQ_CHECK(K != NULL && tau != NULL && (W != NULL || r == 0), SUBQ_ERR_ARG, "NULL argument");
+  SUBQ_CALL(subq_device_check(dev));
+  SUBQ_CHECK(r <= INT_MAX && K->d <= INT_MAX, SUBQ_ERR_ARG, "W %zu x %zu exceeds BLAS int", K->d,
+             r);
+  SUBQ_CALL(subq_cuda_lev_apply(K, W, r, tau));
+  return 0;
+}
+
 int subq_leverage_scores(const subq_dmat_t *K, const subq_lev_opts_t *o, double *tau,
                          subq_lev_info_t *info) {
   SUBQ_CHECK(K != NULL && tau != NULL, SUBQ_ERR_ARG, "NULL argument (K %p, tau %p)",
@@ -232,7 +253,9 @@ int subq_leverage_scores(const subq_dmat_t *K, const subq_lev_opts_t *o, double 
   double *W = NULL;
   SUBQ_AGREE(K->comm, SUBQ_ALLOC(W, K->d * K->d + 1));
   int e = subq_lev_weights(K, o, W, info);
-  if (!e) e = subq_error_agree(K->comm, subq_lev_apply(K, W, info->weight_cols, tau));
+  if (!e)
+    e = subq_error_agree(K->comm,
+                         subq_lev_apply_device(K, W, info->weight_cols, o->device, tau));
   info->flops += 2.0 * (double)K->n * (double)K->d * (double)info->weight_cols;
   subq_free(&W);
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : 0;

@@ -3,8 +3,7 @@
  * Gaussian/SRHT sketches, any q for TensorSketch. */
 #include <math.h>
 
-#include "subq/core.h"
-#include "subq/sketch.h"
+#include "sketch/sketch_impl.h"
 
 #define PS_BLOCK 256 /* rows per block of the degree-2 product */
 
@@ -14,6 +13,7 @@ struct subq_polysketch {
   subq_sketch_t *s1, *s2; /* s2 only for q = 2 with Gaussian/SRHT */
   double *w;
   float *wf;
+  subq_cuda_polysketch_t *cu; /* device copy when set to cuda */
 };
 
 int subq_polysketch_create(subq_sketch_type_t type, int d, int r, int q, uint64_t seed,
@@ -54,11 +54,36 @@ int subq_polysketch_create(subq_sketch_type_t type, int d, int r, int q, uint64_
 
 int subq_polysketch_dim(const subq_polysketch_t *ps) { return ps ? ps->r : 0; }
 
+int subq_polysketch_set_device(subq_polysketch_t *ps, subq_device_t dev) {
+  SUBQ_CHECK(ps, SUBQ_ERR_ARG, "polysketch is NULL");
+  SUBQ_CALL(subq_device_check(dev));
+  if (dev == SUBQ_DEVICE_CPU) {
+    subq_cuda_polysketch_destroy(&ps->cu);
+    return SUBQ_OK;
+  }
+  if (ps->cu) return SUBQ_OK;
+  subq_cuda_sketch_desc_t d1, d2;
+  subq_sketch_cuda_desc_(ps->s1, &d1);
+  if (ps->s2) subq_sketch_cuda_desc_(ps->s2, &d2);
+  SUBQ_CALL(subq_cuda_polysketch_create(&d1, ps->s2 ? &d2 : NULL, &ps->cu));
+  return SUBQ_OK;
+}
+
+subq_cuda_polysketch_t *subq_polysketch_cuda_(const subq_polysketch_t *ps) {
+  return ps ? ps->cu : NULL;
+}
+
 /* One body for double and float. */
 #define FEATURES_BODY(APPLY, W, T)                                                       \
   do {                                                                                   \
     SUBQ_CHECK(ps, SUBQ_ERR_ARG, "polysketch is NULL");                                  \
     SUBQ_CHECK(ldf >= (size_t)ps->r, SUBQ_ERR_ARG, "ldf = %zu < r = %d", ldf, ps->r);    \
+    SUBQ_CHECK(ldx >= (size_t)ps->d, SUBQ_ERR_ARG, "ldx = %zu < d = %d", ldx, ps->d);    \
+    if (ps->cu) {                                                                        \
+      SUBQ_CALL(subq_cuda_polysketch_features(ps->cu, sizeof(T) == sizeof(float), n, X,  \
+                                              ldx, F, ldf));                             \
+      return SUBQ_OK;                                                                    \
+    }                                                                                    \
     if (!ps->s2) return APPLY(ps->s1, n, X, ldx, F, ldf);                                \
     const T sr = (T)sqrt((double)ps->r);                                                 \
     const int r = ps->r;                                                                 \
@@ -91,5 +116,6 @@ void subq_polysketch_destroy(subq_polysketch_t **ps) {
   subq_sketch_destroy(&(*ps)->s2);
   subq_free(&(*ps)->w);
   subq_free(&(*ps)->wf);
+  subq_cuda_polysketch_destroy(&(*ps)->cu);
   subq_free(ps);
 }

@@ -68,6 +68,27 @@ int subq_sketch_set_degree(subq_sketch_t *s, int p) {
 
 int subq_sketch_streams(const subq_sketch_t *s) { return s ? s->p : 0; }
 
+int subq_sketch_set_device(subq_sketch_t *s, subq_device_t dev) {
+  SUBQ_CHECK(s, SUBQ_ERR_ARG, "sketch is NULL");
+  SUBQ_CHECK(!s->ready, SUBQ_ERR_ARG, "sketch device must be set before setup");
+  SUBQ_CALL(subq_device_check(dev));
+  s->device = dev;
+  return SUBQ_OK;
+}
+
+void subq_sketch_cuda_desc_(const subq_sketch_t *s, subq_cuda_sketch_desc_t *desc) {
+  desc->type = (int)s->type;
+  desc->d = s->d;
+  desc->r = s->r;
+  desc->p = s->p;
+  desc->h = s->h;
+  desc->S = s->S;
+  desc->sign = s->sign;
+  desc->col = s->col;
+  desc->bucket = s->bucket;
+  desc->csign = s->csign;
+}
+
 static int next_pow2_(int d) {
   int h = 1;
   while (h < d) h <<= 1;
@@ -121,6 +142,11 @@ int subq_sketch_setup(subq_sketch_t *s) {
     if (s->type == SUBQ_SKETCH_TENSOR) SUBQ_CALL(subq_tensor_sketch_setup_(s));
     break;
   }
+  }
+  if (s->device == SUBQ_DEVICE_CUDA) {
+    subq_cuda_sketch_desc_t desc;
+    subq_sketch_cuda_desc_(s, &desc);
+    SUBQ_CALL(subq_cuda_sketch_create(&desc, &s->cu));
   }
   s->ready = 1;
   return SUBQ_OK;
@@ -193,6 +219,10 @@ int subq_sketch_apply(subq_sketch_t *s, size_t n, const double *X, size_t ldx, d
                       size_t ldy) {
   SUBQ_CALL(check_apply_(s, ldx, ldy));
   if (n == 0) return SUBQ_OK;
+  if (s->cu) {
+    SUBQ_CALL(subq_cuda_sketch_apply(s->cu, 0, n, X, ldx, Y, ldy));
+    return SUBQ_OK;
+  }
   switch (s->type) {
   case SUBQ_SKETCH_GAUSSIAN:
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, s->r, s->d, 1.0, X,
@@ -215,6 +245,10 @@ int subq_sketch_apply_f32(subq_sketch_t *s, size_t n, const float *X, size_t ldx
                           size_t ldy) {
   SUBQ_CALL(check_apply_(s, ldx, ldy));
   if (n == 0) return SUBQ_OK;
+  if (s->cu) {
+    SUBQ_CALL(subq_cuda_sketch_apply(s->cu, 1, n, X, ldx, Y, ldy));
+    return SUBQ_OK;
+  }
   switch (s->type) {
   case SUBQ_SKETCH_GAUSSIAN:
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, s->r, s->d, 1.0f, X,
@@ -277,5 +311,6 @@ void subq_sketch_destroy(subq_sketch_t **s) {
   subq_free(&o->bucket);
   subq_free(&o->csign);
   subq_tensor_sketch_free_(o);
+  subq_cuda_sketch_destroy(&o->cu);
   subq_free(s);
 }

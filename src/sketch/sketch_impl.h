@@ -4,7 +4,9 @@
 
 #include <fftw3.h>
 
+#include "cuda/subq_cuda.h"
 #include "subq/core.h"
+#include "subq/device.h"
 #include "subq/sketch.h"
 
 /* Rows per batched FFTW plan (TensorSketch). */
@@ -30,7 +32,13 @@ struct subq_sketch {
   double *ts_real;            /* SUBQ_TS_BATCH x r */
   fftw_complex *ts_spec, *ts_acc; /* SUBQ_TS_BATCH x (r/2+1) */
   fftw_plan fwd, bwd;
+  /* Where apply runs; the device copy of the sketch (made in setup when cuda). */
+  subq_device_t device;
+  subq_cuda_sketch_t *cu;
 };
+
+/* The sketch as plain arrays for the device copy (cuda/subq_cuda.h). */
+void subq_sketch_cuda_desc_(const subq_sketch_t *s, subq_cuda_sketch_desc_t *desc);
 
 int subq_tensor_sketch_setup_(subq_sketch_t *s);
 int subq_tensor_sketch_apply_(subq_sketch_t *s, size_t n, const double *X, size_t ldx,

@@ -5,13 +5,13 @@
 set -u
 fail=0; n=0
 ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
+mpi() { timeout $((120 * ${SUBQ_TIME_SCALE:-1})) "$MPIEXEC" --oversubscribe -np "$@"; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 KV="$SUBQ_SOURCE_DIR/data/kv/smollm2-135m-gpl3"
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 for np in 1 3; do
-  if [ $np -eq 1 ]; then run=(timeout 120); else run=(mpi $np); fi
+  if [ $np -eq 1 ]; then run=(timeout $((120 * ${SUBQ_TIME_SCALE:-1}))); else run=(mpi $np); fi
   "${run[@]}" "$SUBQ_BIN" polysketch --kv="$KV" --layer=20 --head=4 --r=16 --block=128 \
       --out="$T/kv$np" > "$T/e$np" 2>&1
   ok $? "polysketch on the KV dump at np=$np exits 0"
@@ -46,7 +46,7 @@ PY
 mpi 2 "$SUBQ_BIN" polysketch --n=100 --p=3 --out="$T/bad1" > "$T/e" 2>&1
 [ $? -ne 0 ]; ok $? "odd p exits non-zero"
 grep -q "must be even, got 3" "$T/e"; ok $? "odd p: message names the value"
-timeout 60 "$SUBQ_BIN" polysketch --n=100 --r=0 --out="$T/bad2" > "$T/e" 2>&1
+timeout $((60 * ${SUBQ_TIME_SCALE:-1})) "$SUBQ_BIN" polysketch --n=100 --r=0 --out="$T/bad2" > "$T/e" 2>&1
 [ $? -ne 0 ]; ok $? "r = 0 exits non-zero"
 [ ! -e "$T/bad2/summary.json" ]; ok $? "failed run leaves no summary.json"
 

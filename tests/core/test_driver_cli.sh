@@ -5,7 +5,7 @@
 set -u
 fail=0; n=0
 ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 60 "$MPIEXEC" --oversubscribe -np "$@"; }
+mpi() { timeout $((60 * ${SUBQ_TIME_SCALE:-1})) "$MPIEXEC" --oversubscribe -np "$@"; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 
 "$SUBQ_BIN" --help > "$T/h" 2>&1; ok $? "subq --help exits 0"
@@ -39,6 +39,18 @@ rc=$?
 [ "$(grep -c 'bad.npy' "$T/e")" -ge 2 ]; ok $? "NaN on rank 1 only: every rank names the file"
 grep -q "rank 1: " "$T/e"; ok $? "NaN on rank 1 only: message says which rank saw it"
 [ -z "$(ls -A "$T/o2" 2>/dev/null)" ]; ok $? "NaN on rank 1 only: nothing left in --out"
+
+# Rerun into the same --out: the previous run's files that this run does not write are
+# removed (listed in .subq-<job>.files), unrelated files are kept, and staging directories
+# left by killed runs (process gone) are cleaned.
+D="$T/o3"; mkdir -p "$D/.stage-levscores-999999999"
+printf 'old_result.npy\nsummary.json\n' > "$D/.subq-levscores.files"
+echo x > "$D/old_result.npy"; echo mine > "$D/notes.txt"
+mpi 2 "$SUBQ_BIN" levscores --data=synthetic:gauss:50,3 --out="$D" > "$T/e" 2>&1; ok $? "levscores into a used --out"
+[ ! -e "$D/old_result.npy" ]; ok $? "rerun removes the previous run's stale file"
+[ -e "$D/notes.txt" ] && [ -e "$D/levscores.npy" ] && [ -e "$D/summary.json" ]; ok $? "rerun keeps unrelated files and writes its own"
+grep -qx "levscores.npy" "$D/.subq-levscores.files"; ok $? "the manifest lists the new files"
+[ ! -e "$D/.stage-levscores-999999999" ]; ok $? "a dead run's staging directory is removed"
 
 echo "$((n-fail)) passed, $fail failed"
 [ $fail -eq 0 ]

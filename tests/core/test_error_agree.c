@@ -20,6 +20,15 @@ int main(int argc, char **argv) {
   CHECK(err == SUBQ_ERR_FORMAT);
   CHECK(strstr(subq_error_message(), "injected failure on file 'x.npy'") != NULL);
   if (size > 1) CHECK(strstr(subq_error_message(), "rank 1: ") != NULL);
+  /* Agreeing again on the agreed error (an outer phase) keeps the failing rank's number:
+   * one "rank 1: " prefix, not "rank 0: rank 1: ". */
+  err = subq_error_agree(MPI_COMM_WORLD, err);
+  CHECK(err == SUBQ_ERR_FORMAT);
+  if (size > 1) {
+    const char *m = subq_error_message();
+    CHECK(strncmp(m, "rank 1: injected failure", 24) == 0);
+    CHECK(strstr(m + 1, "rank ") == NULL);
+  }
   /* Two failing ranks: the lowest one's message wins everywhere. */
   if (size > 2) {
     int e = rank >= 1 ? SUBQ_FAIL(SUBQ_ERR_IO, "fail on rank %d", rank) : 0;

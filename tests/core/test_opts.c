@@ -69,6 +69,8 @@ int main(int argc, char **argv) {
   CHECK_ERR(parse_(1, b7, &o), SUBQ_ERR_ARG, "unexpected argument 'positional'");
   char *b8[] = {"--config=/nonexistent/x.ini"};
   CHECK_ERR(parse_(1, b8, &o), SUBQ_ERR_IO, "/nonexistent/x.ini");
+  char *b8d[] = {"--config=/"}; /* a directory opens but cannot be read */
+  CHECK_ERR(parse_(1, b8d, &o), SUBQ_ERR_IO, "config file '/' is a directory");
   char *b9[] = {"--eps=nan"};
   CHECK_ERR(parse_(1, b9, &o), SUBQ_ERR_ARG, "--eps");
   char *b10[] = {"--n"};

@@ -1,0 +1,111 @@
+/* The CPU build's stand-ins for src/cuda (compiled only without -DSUBQ_CUDA=ON): no device
+ * is visible and every device entry point is SUBQ_ERR_UNSUPPORTED.  The public
+ * set_device functions refuse SUBQ_DEVICE_CUDA first, so these stubs are reached only by
+ * a bug; they exist so that the C modules need no #ifdef (cuda/subq_cuda.h). */
+#include <stdio.h>
+
+#include "cuda/subq_cuda.h"
+#include "subq/core.h"
+
+#define NOT_BUILT()                                                                       \
+  SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED, "this libsubq was built without CUDA (configure with "    \
+                                  "-DSUBQ_CUDA=ON)")
+
+int subq_cuda_device_count(int *count, char *desc, size_t cap) {
+  *count = 0;
+  snprintf(desc, cap, "not built (configure with -DSUBQ_CUDA=ON)");
+  return SUBQ_OK;
+}
+int subq_cuda_device_name(int device, char *name, size_t cap) {
+  (void)device;
+  snprintf(name, cap, "none");
+  return NOT_BUILT();
+}
+int subq_cuda_bind(int device) {
+  (void)device;
+  return NOT_BUILT();
+}
+int subq_cuda_bound(void) { return -1; }
+void subq_cuda_release(void) {}
+int subq_cuda_host_alloc(size_t n, size_t size, void *out_ptr) {
+  return subq_malloc(n, size, out_ptr);
+}
+void subq_cuda_host_free(void *pp) { subq_free(pp); }
+int subq_cuda_gemm_rate(int single, double *gflops) {
+  (void)single;
+  *gflops = 0;
+  return NOT_BUILT();
+}
+
+int subq_cuda_gram_local(const subq_dmat_t *A, double *G) {
+  (void)A, (void)G;
+  return NOT_BUILT();
+}
+int subq_cuda_lev_apply(const subq_dmat_t *K, const double *W, size_t r, double *tau) {
+  (void)K, (void)W, (void)r, (void)tau;
+  return NOT_BUILT();
+}
+
+int subq_cuda_sketch_create(const subq_cuda_sketch_desc_t *desc, subq_cuda_sketch_t **s) {
+  (void)desc;
+  *s = NULL;
+  return NOT_BUILT();
+}
+void subq_cuda_sketch_destroy(subq_cuda_sketch_t **s) { (void)s; }
+int subq_cuda_sketch_apply(subq_cuda_sketch_t *s, int f32, size_t n, const void *X,
+                           size_t ldx, void *Y, size_t ldy) {
+  (void)s, (void)f32, (void)n, (void)X, (void)ldx, (void)Y, (void)ldy;
+  return NOT_BUILT();
+}
+int subq_cuda_polysketch_create(const subq_cuda_sketch_desc_t *s1,
+                                const subq_cuda_sketch_desc_t *s2,
+                                subq_cuda_polysketch_t **ps) {
+  (void)s1, (void)s2;
+  *ps = NULL;
+  return NOT_BUILT();
+}
+void subq_cuda_polysketch_destroy(subq_cuda_polysketch_t **ps) { (void)ps; }
+int subq_cuda_polysketch_features(subq_cuda_polysketch_t *ps, int f32, size_t n,
+                                  const void *X, size_t ldx, void *F, size_t ldf) {
+  (void)ps, (void)f32, (void)n, (void)X, (void)ldx, (void)F, (void)ldf;
+  return NOT_BUILT();
+}
+
+int subq_cuda_attn_create(const subq_cuda_attn_desc_t *desc, subq_cuda_attn_t **a) {
+  (void)desc;
+  *a = NULL;
+  return NOT_BUILT();
+}
+void subq_cuda_attn_destroy(subq_cuda_attn_t **a) { (void)a; }
+void subq_cuda_attn_stats(const subq_cuda_attn_t *a, double *flops, double *seconds) {
+  (void)a;
+  *flops = *seconds = 0;
+}
+int subq_cuda_attn_exact_begin(subq_cuda_attn_t *a, int f32, size_t nq, size_t q0,
+                               const void *Q) {
+  (void)a, (void)f32, (void)nq, (void)q0, (void)Q;
+  return NOT_BUILT();
+}
+int subq_cuda_attn_exact_shard(subq_cuda_attn_t *a, size_t nk, size_t k0, const void *K,
+                               const void *V) {
+  (void)a, (void)nk, (void)k0, (void)K, (void)V;
+  return NOT_BUILT();
+}
+int subq_cuda_attn_exact_end(subq_cuda_attn_t *a, void *O) {
+  (void)a, (void)O;
+  return NOT_BUILT();
+}
+int subq_cuda_attn_ps_begin(subq_cuda_attn_t *a, int f32, size_t nl, size_t g0,
+                            const void *Qn, const void *Kn, const void *V) {
+  (void)a, (void)f32, (void)nl, (void)g0, (void)Qn, (void)Kn, (void)V;
+  return NOT_BUILT();
+}
+int subq_cuda_attn_ps_state(subq_cuda_attn_t *a, void *Z) {
+  (void)a, (void)Z;
+  return NOT_BUILT();
+}
+int subq_cuda_attn_ps_output(subq_cuda_attn_t *a, const void *Z, void *O) {
+  (void)a, (void)Z, (void)O;
+  return NOT_BUILT();
+}
+void subq_cuda_attn_ps_end(subq_cuda_attn_t *a) { (void)a; }
