@@ -105,9 +105,16 @@ int subq_kde_set_accuracy(subq_kde_t *kde, double eps, double delta, double tau)
  * ceil(4/(eps^2 tau)) by Chebyshev since Var[k]/mu^2 <= 1/tau, groups = ceil(8 ln(1/delta))
  * odd).  HBE: `per_group` hash tables per group (default ceil(4/(eps^2 sqrt(tau))), the
  * scale-free relative variance O(1/sqrt(mu)) of Charikar-Siminelakis 2017, Thm 3).
- * 0 keeps the derived value. */
+ * 0 keeps the derived value.  A derived count is capped by the cost of exact evaluation:
+ * when per_group * groups >= n (sampling: evaluations per query; HBE: tables, up to one
+ * evaluation each), setup answers exactly instead (subq_kde_exact_fallback says so).
+ * Explicit counts are used as given. */
 int subq_kde_set_samples(subq_kde_t *kde, size_t per_group, size_t groups);
 int subq_kde_set_seed(subq_kde_t *kde, uint64_t seed);
+/* After setup: 0 when the oracle runs its own estimator, else the number of kernel
+ * evaluations per query its derived sample count would have needed (>= n), in which case
+ * it evaluates exactly (n per query).  Not collective; NULL gives 0. */
+size_t subq_kde_exact_fallback(const subq_kde_t *kde);
 
 /* Collective over the oracle's comm: build the oracle over the points X (X->comm must be
  * congruent with the oracle's comm; float64).  X is referenced, not copied: it must

@@ -31,7 +31,7 @@ typedef enum {
 typedef struct {
   subq_lev_method_t method;
   double ridge;        /* lambda >= 0 (ridge leverage scores); default 0 */
-  size_t sketch_rows;  /* sketch: rows m of the CountSketch Pi1; 0 = 20 d (default) */
+  size_t sketch_rows;  /* sketch: rows m of the CountSketch Pi1; 0 = 20 d capped at max(n, d) */
   size_t jl_cols;      /* sketch: columns r2 of the JL matrix Pi2; 0 = ceil(8 ln n);
                           when r2 >= rank, Pi2 is skipped (exact product with W) */
   uint64_t seed;       /* sketch: RNG seed (streams below); default 42 */
@@ -45,7 +45,7 @@ typedef struct {
 enum {
   SUBQ_LEV_STREAM_BUCKET = 0x1E701, /* CountSketch bucket h(i) in [0, m) */
   SUBQ_LEV_STREAM_SIGN = 0x1E702,   /* CountSketch sign s(i) */
-  SUBQ_LEV_STREAM_JL = 0x1E703      /* Pi2 entries, index k * r2 + l */
+  SUBQ_LEV_STREAM_JL = 0x1E703      /* JL entries G, index j * r2 + l */
 };
 
 /* What the computation found, identical on every rank. */
@@ -59,8 +59,8 @@ typedef struct {
   double flops;          /* global flop count of the call (documented per method) */
 } subq_lev_info_t;
 
-/* Defaults: method qr, ridge 0, sketch_rows 0 (= 20 d), jl_cols 0 (= ceil(8 ln n)),
- * seed 42, device cpu. */
+/* Defaults: method qr, ridge 0, sketch_rows 0 (= 20 d, at most max(n, d)), jl_cols 0
+ * (= ceil(8 ln n)), seed 42, device cpu. */
 void subq_lev_opts_default(subq_lev_opts_t *o);
 
 /* Parse "qr" | "gram" | "sketch".  Errors: SUBQ_ERR_ARG naming the value. */
@@ -86,7 +86,9 @@ const char *subq_lev_method_name(subq_lev_method_t m);
  *         2013) of m rows: row i of K is added with sign s(i) to bucket h(i) (RNG keyed by
  *         the global row index), summed over ranks by Allreduce; with ridge, sqrt(lambda) I
  *         is appended.  R = QR(Pi1 K), SVD of R with the qr threshold (max(m, d) in place
- *         of max(n, d)), then Omega = V_r S_r^{-1} Pi2 with Pi2 r x r2 Gaussian / sqrt(r2);
+ *         of max(n, d)), then Omega = V_r S_r^{-1} Pi2 with Pi2 = V_r^T G, G d x r2 Gaussian
+ *         / sqrt(r2) (so Pi2 is r x r2 Gaussian, and Omega does not depend on the SVD's
+ *         sign or basis choices: the same seed gives the same scores at any rank count);
  *         W = Omega.  If Pi1 is an eps1-subspace embedding of K, the scores of W_exact are
  *         within factors [1/(1+eps1)^2, 1/(1-eps1)^2] of tau_i, and JL adds a relative error
  *         of about sqrt(2/r2) per score (chi-square with r2 degrees of freedom).

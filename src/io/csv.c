@@ -135,6 +135,7 @@ static int csv_run(const char *path, subq_csv_info_t *info, size_t r0, size_t r1
                    double *out) {
   csv_t c = {0};
   c.path = path;
+  SUBQ_CALL(subq_io_check_not_dir(path));
   errno = 0;
   c.gz = gzopen(path, "rb");
   SUBQ_CHECK(c.gz, SUBQ_ERR_IO, "cannot open '%s': %s", path,

@@ -13,6 +13,21 @@
 
 #include "io/io_internal.h"
 
+int subq_io_check_not_dir(const char *path) {
+  struct stat st;
+  if (path && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return SUBQ_FAIL(SUBQ_ERR_IO, "'%s' is a directory (expected a file)", path);
+  return SUBQ_OK;
+}
+
+int subq_io_fopen_read(const char *path, FILE **f) {
+  *f = NULL;
+  SUBQ_CALL(subq_io_check_not_dir(path));
+  *f = fopen(path, "rb");
+  SUBQ_CHECK(*f, SUBQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+  return SUBQ_OK;
+}
+
 int subq_io_atomic_open(const char *path, subq_io_atomic_t *a) {
   a->f = NULL;
   a->tmp = NULL;

@@ -34,6 +34,7 @@ static int gz_short(gzFile gz, const char *path, const char *what, size_t at, si
 }
 
 static int gz_open(const char *path, gzFile *gz) {
+  SUBQ_CALL(subq_io_check_not_dir(path));
   errno = 0;
   *gz = gzopen(path, "rb");
   SUBQ_CHECK(*gz, SUBQ_ERR_IO, "cannot open '%s': %s", path,
@@ -82,8 +83,8 @@ static int check_size(const char *path, const subq_idx_info_t *info) {
   SUBQ_CHECK(!subq_size_mul(info->rows, info->cols, &data) && data <= SIZE_MAX - 64,
              SUBQ_ERR_FORMAT, "'%s': IDX dims overflow size_t", path);
   total = info->data_offset + data;
-  FILE *f = fopen(path, "rb");
-  SUBQ_CHECK(f, SUBQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+  FILE *f = NULL;
+  SUBQ_CALL(subq_io_fopen_read(path, &f));
   struct stat st;
   unsigned char t[4];
   int ok = fstat(fileno(f), &st) == 0;

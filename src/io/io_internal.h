@@ -22,6 +22,13 @@ int subq_io_atomic_write(subq_io_atomic_t *a, const void *buf, size_t n);
 int subq_io_atomic_commit(subq_io_atomic_t *a);
 void subq_io_atomic_abort(subq_io_atomic_t *a);
 
+/* Check before opening `path` for reading: a directory is SUBQ_ERR_IO "'PATH' is a
+ * directory (expected a file)"; anything else (missing, unreadable) is left to the open
+ * that follows, which names the system error.  Used by every reader in src/io. */
+int subq_io_check_not_dir(const char *path);
+/* fopen(path, "rb") after subq_io_check_not_dir.  Errors: SUBQ_ERR_IO naming the path. */
+int subq_io_fopen_read(const char *path, FILE **f);
+
 /* ---- IDX (idx.c) -------------------------------------------------------------------
  * Y. LeCun, C. Cortes, C. Burges, "THE MNIST DATABASE of handwritten digits", section
  * "FILE FORMATS FOR THE MNIST DATABASE": magic = two zero bytes, a type byte (0x08 =

@@ -17,6 +17,7 @@
 #include "subq/core.h"
 #include "subq/io.h"
 #include "subq/kv.h"
+#include "io/io_internal.h"
 
 #define KV_PATH_CAP 4096
 #define KV_META_MAX (16u << 20) /* meta.json larger than 16 MiB is not a KV dump */
@@ -39,8 +40,8 @@ static const char kv_which_[3] = {'q', 'k', 'v'};
 
 static int read_text_(const char *path, char **out) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return SUBQ_FAIL(SUBQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+  FILE *f = NULL;
+  SUBQ_CALL(subq_io_fopen_read(path, &f));
   char *buf = NULL;
   size_t cap = 0, n = 0;
   int err = 0;
@@ -213,8 +214,8 @@ static int parse_file_(const cJSON *files, const char *mpath, const char *dir,
 /* ---- array checks ---------------------------------------------------------------- */
 
 static int sha256_file_(const char *path, char hex[65]) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return SUBQ_FAIL(SUBQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+  FILE *f = NULL;
+  SUBQ_CALL(subq_io_fopen_read(path, &f));
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   int err = 0;
   if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)

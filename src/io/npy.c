@@ -226,8 +226,8 @@ static int read_info(FILE *f, const char *path, subq_npy_info_t *info) {
 int subq_npy_info(const char *path, subq_npy_info_t *info) {
   SUBQ_CHECK(path && info, SUBQ_ERR_ARG, "path or info is NULL");
   memset(info, 0, sizeof *info);
-  FILE *f = fopen(path, "rb");
-  SUBQ_CHECK(f, SUBQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+  FILE *f = NULL;
+  SUBQ_CALL(subq_io_fopen_read(path, &f));
   struct stat st;
   int rc = read_info(f, path, info);
   if (!rc && fstat(fileno(f), &st) != 0)
@@ -304,8 +304,8 @@ static int npy_read(const char *path, const subq_npy_info_t *info, size_t r0, si
   if (n == 0) return 0;
   SUBQ_CHECK(outd || outf, SUBQ_ERR_ARG, "output buffer is NULL");
 
-  FILE *f = fopen(path, "rb");
-  SUBQ_CHECK(f, SUBQ_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+  FILE *f = NULL;
+  SUBQ_CALL(subq_io_fopen_read(path, &f));
   unsigned char *buf = malloc(NPY_CHUNK * es);
   int rc = 0;
   if (!buf) rc = SUBQ_FAIL(SUBQ_ERR_MEM, "cannot allocate a read buffer for '%s'", path);

@@ -13,7 +13,7 @@ static const subq_opt_spec_t opts_[] = {
     {"eps", SUBQ_OPT_REAL, "0.1", "", "target relative error (sizes the defaults)", NULL, 1e-6, 0.999999},
     {"delta", SUBQ_OPT_REAL, "0.1", "", "failure probability per query", NULL, 1e-12, 0.999999},
     {"tau", SUBQ_OPT_REAL, "0.01", "", "assumed lower bound on KDE(y)/n", NULL, 1e-12, 1},
-    {"samples", SUBQ_OPT_INT, "0", "per group", "samples (sampling) or hash tables (hbe) per group; 0 = derived from eps, tau", NULL, 0, 4e9},
+    {"samples", SUBQ_OPT_INT, "0", "per group", "samples (sampling) or hash tables (hbe) per group; 0 = derived from eps, tau (exact instead when that needs >= n evaluations per query)", NULL, 0, 4e9},
     {"groups", SUBQ_OPT_INT, "0", "", "groups for the median of means; 0 = ceil(8 ln(1/delta))", NULL, 0, 4096},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
@@ -33,6 +33,11 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_opts_real(ctx->opts, "delta", &delta);
   if (!e) e = subq_opts_real(ctx->opts, "tau", &tau);
   if (!e) e = subq_kde_type_parse(est_name, &type);
+  if (!e && (size_t)q > X->n)
+    e = SUBQ_FAIL(SUBQ_ERR_ARG,
+                  "--queries=%ld exceeds the %zu data rows the queries are drawn from; use "
+                  "--queries <= %zu or more data",
+                  q, X->n, X->n);
   subq_kde_t *ex = NULL, *ap = NULL;
   double *Y = NULL, *vex = NULL, *vap = NULL;
   size_t *idx = NULL;
@@ -52,6 +57,13 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_setup(ex, X);
   if (!e) e = subq_kde_query(ex, Y, (size_t)q, vex, &ev_ex);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_ex);
+  for (long i = 0; !e && i < q; i++) /* vex is replicated: every rank decides alike */
+    if (!(vex[i] > 0))
+      e = SUBQ_FAIL(SUBQ_ERR_ARG,
+                    "all kernel values underflow to 0 at --bandwidth=%g (exact KDE of query %ld "
+                    "is %g, not > 0), so relative errors are undefined; use a larger "
+                    "--bandwidth (0 = median-distance heuristic)",
+                    a.kernel.h, i, vex[i]);
   t0 = subq_wtime();
   if (!e) e = subq_kde_create(ctx->comm, type, &ap);
   if (!e) e = subq_kde_set_kernel(ap, a.kernel);
@@ -79,7 +91,10 @@ static int run_(subq_job_ctx_t *ctx) {
     }
     subq_json_t *j = ctx->summary;
     e = subq_kde_job_report_common(ctx, &a, X, "kde");
+    size_t fb = subq_kde_exact_fallback(ap);
     if (!e) e = subq_json_str(j, "estimator", subq_kde_type_name(type));
+    if (!e) e = subq_json_bool(j, "used_exact", fb > 0);
+    if (!e && fb) e = subq_json_num(j, "derived_evals_per_query", (double)fb);
     if (!e) e = subq_json_int(j, "queries", q);
     if (!e) e = subq_json_num(j, "eps", eps);
     if (!e) e = subq_json_num(j, "mean_rel_err", mean);
@@ -92,7 +107,14 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "setup_time_s", t_setup);
     if (!e) e = subq_json_num(j, "exact_time_s", t_ex);
     if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
-    subq_job_table(ctx, "estimator", "%s", subq_kde_type_name(type));
+    if (fb)
+      subq_job_table(ctx, "estimator",
+                     "%s: %s would need %zu > n = %zu evaluations per query; used exact "
+                     "(set --samples to force it)",
+                     subq_kde_type_name(type), type == SUBQ_KDE_HBE ? "HBE tables" : "sampling",
+                     fb, X->n);
+    else
+      subq_job_table(ctx, "estimator", "%s", subq_kde_type_name(type));
     subq_job_table(ctx, "rel. error", "mean %.4f, max %.4f, %.1f%% within eps %.3g", mean, mx,
                    100.0 * (double)within / (double)q, eps);
     subq_job_table(ctx, "kernel evals/query", "%.0f (exact %.0f, ratio %.2f)",

@@ -71,6 +71,12 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_opts_int(ctx->opts, "dense-max", &dmax);
   if (!e) e = subq_opts_int(ctx->opts, "check-rows", &crows);
   if (!e) e = subq_opts_string(ctx->opts, "dense", &dense_name);
+  long m_asked = m;
+  if (!e && (size_t)m > X->n) {
+    m = (long)X->n; /* more sampled columns than points costs more than the exact matvec */
+    subq_log(SUBQ_LOG_WARN, "kernel-eig: --columns=%ld > n = %zu points; capped at %ld (n^2 kernel "
+                    "evaluations per matvec, as exact)", m_asked, X->n, m);
+  }
   double *v = NULL, *ve = NULL, lam = 0, lex = NAN, al = NAN, t_est = 0, t_dense = 0;
   uint64_t ev = 0;
   const int do_dense = X->n <= (size_t)dmax;
@@ -109,6 +115,7 @@ static int run_(subq_job_ctx_t *ctx) {
     double n2 = (double)X->n * (double)X->n;
     e = subq_kde_job_report_common(ctx, &a, X, "kernel-eig");
     if (!e) e = subq_json_int(j, "columns", m);
+    if (!e) e = subq_json_int(j, "columns_requested", m_asked);
     if (!e) e = subq_json_int(j, "iters", iters);
     if (!e) e = subq_json_num(j, "lambda_est", lam);
     if (!e) e = subq_json_num(j, "lambda_exact", lex);
@@ -126,8 +133,16 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "residual_rel", res / lam);
     if (!e) e = subq_json_int(j, "check_rows", do_dense ? 0 : crows);
     if (!e) e = subq_json_num(j, "check_time_s", t_check);
-    subq_job_table(ctx, "lambda_1", "%.8g (exact %.8g, rel. error %.3g)", lam, lex, fabs(lam - lex) / lex);
-    subq_job_table(ctx, "eigenvector alignment", "%.6f", al);
+    if (m != m_asked)
+      subq_job_table(ctx, "columns", "%ld (--columns=%ld capped at n)", m, m_asked);
+    if (do_dense) {
+      subq_job_table(ctx, "lambda_1", "%.8g (exact %.8g, rel. error %.3g)", lam, lex, fabs(lam - lex) / lex);
+      subq_job_table(ctx, "eigenvector alignment", "%.6f", al);
+    } else {
+      subq_job_table(ctx, "lambda_1", "%.8g (exact: skipped, n = %zu > --dense-max = %ld)", lam,
+                     X->n, dmax);
+      subq_job_table(ctx, "eigenvector alignment", "skipped (n > --dense-max)");
+    }
     subq_job_table(ctx, "kernel evals", "%.4g (%.4f of n^2)", (double)ev, (double)ev / n2);
     if (!do_dense)
       subq_job_table(ctx, "residual", "||Kv - lambda v|| ~ %.4g (%.3g of lambda; %ld sampled rows)", res, res / lam, crows);

@@ -537,6 +537,9 @@ static int run_(subq_job_ctx_t *ctx) {
     SUBQ_CHECK(ns[t] >= (double)sd && ns[t] < 9e15, SUBQ_ERR_ARG,
                "option --synthetic: n = %g must be >= d = %ld", ns[t], sd);
   int have_kv = subq_opts_has(ctx->opts, "kv");
+  SUBQ_CHECK(strcmp(scope, "all") || !subq_opts_has(ctx->opts, "layer"), SUBQ_ERR_ARG,
+             "--layer applies to --scope=one only (--scope=all runs every dumped layer); "
+             "drop --layer or add --scope=one");
   SUBQ_CHECK(have_kv || nn > 0, SUBQ_ERR_ARG, "give --kv=DIR and/or --synthetic=N1,N2,...");
   int err = SUBQ_OK;
   if (ctx->rank == 0) err = addf_(&A.csv, "%s", CSV_HEAD);
@@ -568,11 +571,15 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!err && A.first_U)
       err = write_i64_npy_(subq_job_path(ctx, "universal_set.npy", path, sizeof path), A.first_U, A.first_nU);
     if (!err) err = subq_json_int(ctx->summary, "records", A.nrec);
-    if (!err) err = subq_json_num(ctx->summary, "theorem_heavy_recall_min", A.min_recall_poly);
+    /* 0 heavy entries: the recall is vacuous, reported as null, not as 1 */
+    if (!err) err = subq_json_num(ctx->summary, "theorem_heavy_recall_min", A.heavy_poly ? A.min_recall_poly : NAN);
     if (!err) err = subq_json_int(ctx->summary, "theorem_heavy_entries", (long long)A.heavy_poly);
     subq_job_table(ctx, "records", "%d (levattn.csv)", A.nrec);
-    subq_job_table(ctx, "theorem recall", "%.6f over %llu heavy entries (|x|^p, eps selections; must be 1)",
-                   A.min_recall_poly, A.heavy_poly);
+    if (A.heavy_poly)
+      subq_job_table(ctx, "theorem recall", "%.6f over %llu heavy entries (|x|^p, eps selections; must be 1)",
+                     A.min_recall_poly, A.heavy_poly);
+    else
+      subq_job_table(ctx, "theorem recall", "no heavy entries at this eps: the recall check is vacuous");
   }
   free(A.csv.buf);
   subq_free(&A.first_U);

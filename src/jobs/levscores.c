@@ -13,7 +13,7 @@ static const subq_opt_spec_t opts_[] = {
      "qr: TSQR + SVD (stable); gram: K^T K + eigendecomposition (squares cond(K)); "
      "sketch: CountSketch + JL (Drineas et al. 2012)", "qr|gram|sketch", 0, 0},
     {"ridge", SUBQ_OPT_REAL, "0", "", "ridge lambda >= 0: scores of K^T K + lambda I", NULL, 0, 1e300},
-    {"sketch-rows", SUBQ_OPT_INT, "0", "rows", "sketch: CountSketch rows m >= d (0 = 20 d)", NULL, 0, 2e9},
+    {"sketch-rows", SUBQ_OPT_INT, "0", "rows", "sketch: CountSketch rows m >= d (0 = 20 d, capped at max(n, d))", NULL, 0, 2e9},
     {"jl-cols", SUBQ_OPT_INT, "0", "columns",
      "sketch: Gaussian JL columns r2 (0 = ceil(8 ln n); skipped when >= rank)", NULL, 0, 1e6},
     {"dtype", SUBQ_OPT_CHOICE, "float64", "", "storage of K (scores are computed in float64)",

@@ -307,14 +307,19 @@ static int options_(const subq_job_ctx_t *ctx, cfg_t *c, int *use) {
   char buf[256];
   snprintf(buf, sizeof buf, "%s", s);
   memset(use, 0, NMETH * sizeof(int));
+  int nuse = 0;
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
+    nuse++;
     for (int m = 0; m < NMETH; m++)
       if (strcmp(tok, methods_[m]) == 0) use[m] = found = 1;
     SUBQ_CHECK(found, SUBQ_ERR_ARG,
                "--methods: unknown method '%s' (polarquant, polarquant_nopre, kivi, qjl, turbo, "
                "q4_0, fp16)", tok);
   }
+  SUBQ_CHECK(nuse > 0, SUBQ_ERR_ARG,
+             "--methods is empty: give one or more of polarquant, polarquant_nopre, kivi, qjl, "
+             "turbo, q4_0, fp16");
   return SUBQ_OK;
 }
 
@@ -335,6 +340,8 @@ static int select_(const subq_job_ctx_t *ctx, subq_kv_t **kv, int *lay, int *nl,
     int l = n ? (int)v[i] : m->layers[i], found = 0;
     for (int j = 0; j < m->n_layers; j++) found |= m->layers[j] == l;
     SUBQ_CHECK(found, SUBQ_ERR_ARG, "--layers: layer %d is not in KV dump '%s'", l, dir);
+    for (int j = 0; j < *nl; j++)
+      SUBQ_CHECK(lay[j] != l, SUBQ_ERR_ARG, "--layers: duplicate layer %d", l);
     lay[(*nl)++] = l;
   }
   n = 0;

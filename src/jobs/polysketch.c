@@ -244,6 +244,7 @@ static int load_(subq_job_ctx_t *ctx, input_t *in) {
   long n, d;
   SUBQ_CALL(subq_opts_int(o, "n", &n));
   SUBQ_CALL(subq_opts_int(o, "d", &d));
+  SUBQ_CHECK(n >= 1, SUBQ_ERR_ARG, "--n: n must be >= 1 synthetic tokens, got %ld", n);
   in->n = (size_t)n;
   in->d = in->dv = (int)d;
   subq_kvopts_block(in->n, ctx->size, ctx->rank, &in->t0, &in->t1);

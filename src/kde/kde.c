@@ -75,6 +75,7 @@ int subq_kde_set_samples(subq_kde_t *k, size_t per_group, size_t groups) {
              "samples per group (%zu) or groups (%zu) too large", per_group, groups);
   k->per_group = per_group;
   k->groups = groups;
+  k->derived = 0;
   return SUBQ_OK;
 }
 
@@ -83,6 +84,8 @@ int subq_kde_set_seed(subq_kde_t *k, uint64_t seed) {
   k->seed = seed;
   return SUBQ_OK;
 }
+
+size_t subq_kde_exact_fallback(const subq_kde_t *k) { return k ? k->fallback_m : 0; }
 
 uint64_t subq_kde_local_evals(const subq_kde_t *k) { return k ? k->evals_local : 0; }
 
@@ -114,13 +117,30 @@ int subq_kde_setup_range_(subq_kde_t *k, const subq_dmat_t *X, size_t g0, size_t
   k->X = (const double *)X->data + (k->nloc ? (a - X->r0) * X->d : 0);
   k->nq = 0;
   k->evals_local = 0;
+  k->ops = type_ops_[k->type];
+  k->fallback_m = 0;
   /* derived sample sizes (documented in kde.h) */
   if (k->type == SUBQ_KDE_SAMPLING || k->type == SUBQ_KDE_HBE) {
     double rv = k->type == SUBQ_KDE_SAMPLING ? 1.0 / k->tau : 1.0 / sqrt(k->tau);
-    if (!k->per_group) k->per_group = (size_t)ceil(4.0 * rv / (k->eps * k->eps));
+    if (!k->per_group || k->derived) {
+      k->derived = 1;
+      double pg = ceil(4.0 * rv / (k->eps * k->eps));
+      k->per_group = pg < 4294967296.0 ? (size_t)pg : ((size_t)1 << 32);
+    }
     if (!k->groups) {
       k->groups = (size_t)ceil(8.0 * log(1.0 / k->delta));
       if (k->groups % 2 == 0) k->groups++;
+    }
+    /* A derived count never costs more kernel evaluations per query than exact (n):
+     * sampling evaluates per_group * groups points, HBE up to one per table. */
+    if (k->type == SUBQ_KDE_HBE && k->kernel.type == SUBQ_KERNEL_LAPLACIAN) {
+      /* unsupported: left to the HBE setup, which says so */
+    } else if (k->derived) {
+      double m = (double)k->per_group * (double)k->groups;
+      if (m >= (double)n) {
+        k->fallback_m = m < 1.8e19 ? (size_t)m : SIZE_MAX;
+        k->ops = &subq_kde_exact_ops_;
+      }
     }
   }
   e = k->ops->setup(k);

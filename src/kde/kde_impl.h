@@ -53,6 +53,9 @@ struct subq_kde {
   subq_kernel_t kernel;
   double eps, delta, tau;
   size_t per_group, groups; /* 0: derived at setup */
+  int derived;              /* per_group was derived (0 at setup): re-derived each setup */
+  size_t fallback_m;        /* > 0: derived evaluations per query that would have exceeded
+                             * n, so this oracle answers exactly (ops = exact) */
   uint64_t seed, stream;    /* stream id: 0 for user oracles, node id + 1 in a tree */
   /* points: the global index range [g0, g0 + n); the local part is nloc rows starting at
    * global index lo (pointer X to that row) */

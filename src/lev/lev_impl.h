@@ -17,4 +17,12 @@ int subq_lev_bcast_weights_(MPI_Comm comm, int e, size_t d, double *W, subq_lev_
 int subq_lev_sketch_weights_(const subq_dmat_t *K, const subq_lev_opts_t *o, double *W,
                              subq_lev_info_t *info);
 
+/* Default CountSketch rows: 20 d, capped at max(d, n) (a sketch with more rows than the
+ * matrix is no cheaper than the matrix itself). */
+static inline size_t subq_lev_default_sketch_rows_(size_t n, size_t d) {
+  size_t m = 20 * d;
+  if (m > n) m = n > d ? n : d;
+  return m;
+}
+
 #endif

@@ -153,7 +153,7 @@ static int check_opts(const subq_dmat_t *K, const subq_lev_opts_t *o, const void
              "ridge lambda must be finite and >= 0, got %g", o->ridge);
   SUBQ_CHECK(K->d <= 46340, SUBQ_ERR_ARG, "d = %zu too large (max 46340)", K->d);
   if (o->method == SUBQ_LEV_SKETCH && K->d > 0) {
-    size_t m = o->sketch_rows ? o->sketch_rows : 20 * K->d;
+    size_t m = o->sketch_rows ? o->sketch_rows : subq_lev_default_sketch_rows_(K->n, K->d);
     SUBQ_CHECK(m >= K->d, SUBQ_ERR_ARG, "sketch rows must be >= d = %zu, got %zu", K->d, m);
     SUBQ_CHECK(m <= (size_t)INT_MAX / K->d, SUBQ_ERR_ARG,
                "sketch of %zu x %zu exceeds MPI's int counts", m, K->d);

@@ -29,7 +29,7 @@ static void countsketch_local(const subq_dmat_t *K, size_t m, uint64_t seed, dou
   }
 }
 
-/* Rank 0: R of [S; sqrt(lambda) I] (mm x d), SVD, W, then Omega = W Pi2 if r2 < r. */
+/* Rank 0: R of [S; sqrt(lambda) I] (mm x d), SVD, W, then Omega = W V^T G if r2 < r. */
 static int sketch_root(const double *S, size_t m, size_t d, const subq_lev_opts_t *o,
                        size_t r2, double *W, subq_lev_info_t *info) {
   size_t mm = m + (o->ridge > 0 ? d : 0);
@@ -53,18 +53,37 @@ static int sketch_root(const double *S, size_t m, size_t d, const subq_lev_opts_
   }
   size_t r = info->numerical_rank;
   if (!e && r2 < r) {
-    /* Omega = W Pi2, Pi2 (r x r2) i.i.d. N(0, 1/r2), entry (k, l) at index k r2 + l. */
-    e = SUBQ_ALLOC(G, r * r2);
+    /* Omega = W V^T G = V Sigma^-1 V^T G, G (d x r2) i.i.d. N(0, 1/r2) in the input
+     * coordinates, entry (j, l) at index j r2 + l.  Pi2 = V^T G is again i.i.d. N(0, 1/r2)
+     * (V has orthonormal columns), and Omega does not depend on the SVD's choice of sign
+     * or basis of V: rounding differences in the sketch (a different reduction order at
+     * another rank count) cannot flip a column of V and so change every score.  The
+     * columns of W = V Sigma^-1 have norms 1/sigma_k, so V = W diag(sigma). */
+    e = SUBQ_ALLOC(G, d * r2);
     if (!e) e = SUBQ_ALLOC(Om, d * r2);
+    double *C = NULL;
+    if (!e) e = SUBQ_ALLOC(C, r * r2);
     if (!e) {
-      subq_rng_fill_gauss(o->seed, SUBQ_LEV_STREAM_JL, 0, r * r2, G);
+      subq_rng_fill_gauss(o->seed, SUBQ_LEV_STREAM_JL, 0, d * r2, G);
       double sc = 1.0 / sqrt((double)r2);
-      for (size_t t = 0; t < r * r2; t++) G[t] *= sc;
+      for (size_t t = 0; t < d * r2; t++) G[t] *= sc;
+      /* C = W^T G = Sigma^-1 V^T G (r x r2), then row k times sigma_k = 1/||W_k||:
+       * C = V^T G */
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)r2, (int)d, 1.0, W,
+                  (int)r, G, (int)r2, 0.0, C, (int)r2);
+      for (size_t k = 0; k < r; k++) {
+        double nk = 0;
+        for (size_t j = 0; j < d; j++) nk += W[j * r + k] * W[j * r + k];
+        nk = sqrt(nk);
+        for (size_t l = 0; l < r2; l++) C[k * r2 + l] /= nk;
+      }
+      /* Omega = W C = V Sigma^-1 V^T G (d x r2) */
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)r2, (int)r, 1.0, W,
-                  (int)r, G, (int)r2, 0.0, Om, (int)r2);
+                  (int)r, C, (int)r2, 0.0, Om, (int)r2);
       memcpy(W, Om, d * r2 * sizeof(double));
       info->weight_cols = r2;
     }
+    subq_free(&C);
   }
   subq_free(&P);
   subq_free(&tau);
@@ -77,7 +96,7 @@ static int sketch_root(const double *S, size_t m, size_t d, const subq_lev_opts_
 int subq_lev_sketch_weights_(const subq_dmat_t *K, const subq_lev_opts_t *o, double *W,
                              subq_lev_info_t *info) {
   size_t n = K->n, d = K->d;
-  size_t m = o->sketch_rows ? o->sketch_rows : 20 * d;
+  size_t m = o->sketch_rows ? o->sketch_rows : subq_lev_default_sketch_rows_(n, d);
   /* m >= d and m d <= INT_MAX were checked (and agreed) by subq_lev_weights. */
   size_t r2 = o->jl_cols;
   if (r2 == 0) r2 = (size_t)ceil(8.0 * log(n > 2 ? (double)n : 2.0));

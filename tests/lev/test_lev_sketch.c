@@ -104,6 +104,46 @@ int main(int argc, char **argv) {
   run(A, o, "countsketch + JL", &emax, &emean, &ratio, &info);
   CHECK(info.jl_cols == 32 && info.weight_cols == 32 && info.numerical_rank == 64);
   CHECK(emax < 1.5 && emean < 0.3 && fabs(ratio - 1) < 0.1);
+
+  /* Same seed, any rank count: each rank's slice agrees with a reference computed the
+   * same way on one rank (MPI_COMM_SELF on rank 0, broadcast).  The JL step used to
+   * depend on the SVD's sign choices, so rounding in the reduction changed scores by
+   * ~0.1 between np 1 and np 2. */
+  {
+    size_t n = A->n, d = A->d;
+    double *full = malloc(n * d * sizeof(double)), *ref = malloc(n * sizeof(double));
+    double *t2 = malloc((A->nloc + 1) * sizeof(double));
+    /* gather K row by row (n d doubles) on every rank */
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int *cnt = malloc(size * sizeof(int)), *dsp = malloc(size * sizeof(int));
+    int my = (int)(A->nloc * d);
+    MPI_Allgather(&my, 1, MPI_INT, cnt, 1, MPI_INT, MPI_COMM_WORLD);
+    for (int r = 0, o2 = 0; r < size; r++) {
+      dsp[r] = o2;
+      o2 += cnt[r];
+    }
+    MPI_Allgatherv(A->data, my, MPI_DOUBLE, full, cnt, dsp, MPI_DOUBLE, MPI_COMM_WORLD);
+    if (A->rank == 0) {
+      subq_dmat_t *B = NULL;
+      CHECK_OK(subq_dmat_create(MPI_COMM_SELF, n, d, SUBQ_F64, &B));
+      memcpy(B->data, full, n * d * sizeof(double));
+      CHECK_OK(subq_leverage_scores(B, &o, ref, NULL));
+      subq_dmat_destroy(&B);
+    }
+    MPI_Bcast(ref, (int)n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    CHECK_OK(subq_leverage_scores(A, &o, t2, NULL));
+    double dmax = 0;
+    for (size_t i = 0; i < A->nloc; i++) dmax = fmax(dmax, fabs(t2[i] - ref[A->r0 + i]));
+    MPI_Allreduce(MPI_IN_PLACE, &dmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    if (A->rank == 0) printf("JL sketch, this np vs np 1: max |diff| %.3g\n", dmax);
+    CHECK(dmax < 1e-10);
+    free(cnt);
+    free(dsp);
+    free(full);
+    free(ref);
+    free(t2);
+  }
   subq_dmat_destroy(&A);
   CHECK_FINISH();
 }
