@@ -8,18 +8,11 @@
 #include "check.h"
 #include "subq/quant.h"
 
+#include "quant_test_util.h"
+
+/* Gaussian rows (stream 9), optionally normalised to unit length. */
 static float *gauss_rows_(size_t n, int d, uint64_t seed, int unit) {
-  float *X = malloc(n * (size_t)d * sizeof(float));
-  for (size_t i = 0; i < n; i++) {
-    double s = 0;
-    for (int c = 0; c < d; c++) {
-      X[i * d + c] = subq_rng_gaussf(seed, 9, i * (size_t)d + (size_t)c);
-      s += (double)X[i * d + c] * X[i * d + c];
-    }
-    if (unit)
-      for (int c = 0; c < d; c++) X[i * d + c] = (float)(X[i * d + c] / sqrt(s));
-  }
-  return X;
+  return gauss_rows_stream_(n, d, seed, 9, unit);
 }
 
 static subq_quant_t *make_(const char *type, int d, int bits, int role) {
