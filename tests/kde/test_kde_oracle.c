@@ -64,7 +64,11 @@ int main(int argc, char **argv) {
     CHECK_OK(subq_kde_setup(k, X));
     CHECK_OK(subq_kde_query(k, Y, Q, est, &ev));
     CHECK(ev == (uint64_t)Q * N);
-    for (int i = 0; i < Q; i++) CHECK_CLOSE(est[i], ex[i], 1e-10);
+    /* The exact oracle expands |x - y|^2 = |x|^2 + |y|^2 - 2 x.y with BLAS (absolute error
+     * about D * u * (|x|^2 + |y|^2) per distance), the reference sums the differences
+     * directly: the sums agree to ~1e-10 relative, how far depends on the BLAS kernels
+     * (1.7e-10 with OpenBLAS's SkylakeX kernels), so the bound is 1e-9. */
+    for (int i = 0; i < Q; i++) CHECK_CLOSE(est[i], ex[i], 1e-9);
     subq_kde_destroy(&k);
 
     /* sampling with the derived sample size for (eps, delta, tau) */

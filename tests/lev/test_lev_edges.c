@@ -108,7 +108,10 @@ int main(int argc, char **argv) {
   {
     double *t = scores_(A, SUBQ_LEV_QR, &info);
     CHECK(info.numerical_rank == d);
-    CHECK(err_(A, t, base) <= 1e-9);
+    /* Invariance holds to about u * kappa(A) = 1.1e-16 * 1e8: the R^-1 applied to the
+     * scaled column amplifies rounding of the blocked products (2.2e-9 seen at np = 3
+     * with OpenBLAS's SkylakeX kernels), so 1e-8, not the 1e-9 of well-conditioned cases. */
+    CHECK(err_(A, t, base) <= 1e-8);
     free(t);
     t = scores_(A, SUBQ_LEV_GRAM, &info); /* finite, in [0, 1] (checked in scores_) */
     free(t);
