@@ -63,6 +63,8 @@ struct subq_kde {
   size_t d, n, g0, nloc, lo;
   int ready;
   uint64_t nq;              /* queries issued (numbering) */
+  int fresh_samples;        /* sampling: a fresh sample per query, not one per batch
+                             * (set by subq_kde_query_points: kde_sampling.c) */
   uint64_t evals_local;     /* kernel evaluations on this rank since setup */
   void *impl;
 };

@@ -15,6 +15,8 @@ int subq_kde_query_points(subq_kde_t *k, double self_weight, double *out, uint64
   int e = subq_malloc(CHUNK, d * sizeof(double), &buf);
   SUBQ_CALL(subq_error_agree(k->comm, e));
   uint64_t total = 0;
+  const int fresh = k->fresh_samples;
+  k->fresh_samples = 1; /* queries at the data points: independent samples (kde_sampling.c) */
   for (size_t a = 0; !e && a < n; a += CHUNK) {
     size_t b = a + CHUNK < n ? a + CHUNK : n;
     memset(buf, 0, (b - a) * d * sizeof *buf);
@@ -31,6 +33,7 @@ int subq_kde_query_points(subq_kde_t *k, double self_weight, double *out, uint64
     if (!e) e = subq_kde_query(k, buf, b - a, out + a, &ev);
     total += ev;
   }
+  k->fresh_samples = fresh;
   subq_free(&buf);
   if (e) return subq_error_trace(e, __FILE__, __LINE__, __func__);
   for (size_t i = 0; i < n; i++) out[i] = fmax(0.0, out[i] - self_weight);
