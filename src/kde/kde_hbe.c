@@ -20,6 +20,7 @@
  * Distributed: each rank hashes its rows; bucket sizes per (query, table) are exchanged
  * with one MPI_Allgather; the position in the global bucket is drawn from the counter RNG
  * keyed by (qid, table), so the sample never depends on the number of ranks. */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,10 @@ typedef struct {
   double *b;        /* L K offsets */
   entry_t *tab;     /* L x nloc entries, each table sorted by (key, g) */
   uint64_t *kbuf;   /* workspace: L keys */
+  double *pbuf;     /* workspace: L K projections */
 } hbe_t;
+
+enum { HBE_BLOCK = 128 }; /* stored points hashed per dgemm */
 
 static uint64_t mix_(uint64_t z) {
   z += 0x9E3779B97F4A7C15ull;
@@ -47,20 +51,29 @@ static uint64_t mix_(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-/* Keys of point x for all L tables. */
-static void keys_(const hbe_t *H, size_t d, const double *x, uint64_t *keys) {
-  for (size_t l = 0; l < H->L; l++) {
-    uint64_t key = 0x243F6A8885A308D3ull ^ l;
-    for (size_t j = 0; j < H->K; j++) {
-      size_t c = l * H->K + j;
-      const double *g = H->G + c * d;
-      double s = H->b[c];
-      for (size_t t = 0; t < d; t++) s += g[t] * x[t];
-      int64_t v = (int64_t)floor(s / H->w);
-      key = mix_(key ^ (uint64_t)v);
+/* Keys of m points X (m x d, row-major) for all L tables: keys (m x L).  proj: workspace
+ * of m L K doubles.  The projections G x + b are one dgemm (X G^T); stored points are
+ * hashed in blocks and queries one at a time, so a query equal to a stored point gets the
+ * same keys unless one of its L K projections lies within rounding (about 1e-16
+ * relative) of a bucket boundary, an event of probability ~1e-16 per projection. */
+static void keys_(const hbe_t *H, size_t d, size_t m, const double *X, double *proj,
+                  uint64_t *keys) {
+  const size_t LK = H->L * H->K;
+  if (d > 0)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)LK, (int)d, 1.0, X,
+                (int)d, H->G, (int)d, 0.0, proj, (int)LK);
+  else
+    memset(proj, 0, m * LK * sizeof *proj);
+  for (size_t i = 0; i < m; i++)
+    for (size_t l = 0; l < H->L; l++) {
+      uint64_t key = 0x243F6A8885A308D3ull ^ l;
+      for (size_t j = 0; j < H->K; j++) {
+        size_t c = l * H->K + j;
+        int64_t v = (int64_t)floor((proj[i * LK + c] + H->b[c]) / H->w);
+        key = mix_(key ^ (uint64_t)v);
+      }
+      keys[i * H->L + l] = key;
     }
-    keys[l] = key;
-  }
 }
 
 static int cmp_entry_(const void *a, const void *b) {
@@ -99,7 +112,10 @@ static int setup_(subq_kde_t *k) {
   H->K = (size_t)fmax(1.0, ceil(a * ctau));
   H->w = (double)H->K * sqrt(2.0 / M_PI) / a;
   const size_t LK = H->L * H->K, d = k->d;
+  SUBQ_CHECK(LK <= INT32_MAX && d <= INT32_MAX, SUBQ_ERR_ARG,
+             "HBE: %zu tables x %zu functions or dimension %zu exceed BLAS int", H->L, H->K, d);
   SUBQ_CALL(subq_malloc(LK, d * sizeof(double), &H->G));
+  SUBQ_CALL(SUBQ_ALLOC(H->pbuf, LK));
   SUBQ_CALL(SUBQ_ALLOC(H->b, LK));
   SUBQ_CALL(SUBQ_ALLOC(H->kbuf, H->L));
   size_t ntab = 0;
@@ -110,10 +126,17 @@ static int setup_(subq_kde_t *k) {
     H->b[c] = H->w * subq_rng_uniform(k->seed, subq_kde_stream_(k, SUBQ_KDE_P_HBE_B), c);
   uint64_t *keys = NULL;
   SUBQ_CALL(SUBQ_ALLOC(keys, H->L * (k->nloc ? k->nloc : 1)));
-  /* The same scalar loop hashes stored points and queries, so a point and a copy of it
-   * always share buckets, whatever the rank count. */
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < k->nloc; i++) keys_(H, d, k->X + i * d, keys + i * H->L);
+  /* stored points in blocks of HBE_BLOCK rows (workspace HBE_BLOCK L K doubles) */
+  double *proj = NULL;
+  const size_t nb = k->nloc < HBE_BLOCK ? k->nloc : HBE_BLOCK;
+  int e = subq_malloc(nb ? nb : 1, LK * sizeof(double), &proj);
+  if (e) subq_free(&keys);
+  SUBQ_CALL(e);
+  for (size_t i = 0; i < k->nloc; i += HBE_BLOCK) {
+    size_t m = k->nloc - i < HBE_BLOCK ? k->nloc - i : HBE_BLOCK;
+    keys_(H, d, m, k->X + i * d, proj, keys + i * H->L);
+  }
+  subq_free(&proj);
   for (size_t l = 0; l < H->L; l++) {
     entry_t *T = H->tab + l * k->nloc;
     for (size_t i = 0; i < k->nloc; i++) {
@@ -150,7 +173,7 @@ static size_t nout_(const subq_kde_t *k) { return ((const hbe_t *)k->impl)->L; }
 static void pre_(const subq_kde_t *k, const double *y, long *cnt) {
   const hbe_t *H = k->impl;
   uint64_t *keys = H->kbuf;
-  keys_(H, k->d, y, keys);
+  keys_(H, k->d, 1, y, H->pbuf, keys);
   for (size_t l = 0; l < H->L; l++) {
     size_t f, e;
     range_(H->tab + l * k->nloc, k->nloc, keys[l], &f, &e);
@@ -168,7 +191,7 @@ static int local_(subq_kde_t *k, const double *Y, size_t q, const uint64_t *qids
   for (size_t i = 0; i < q; i++) {
     const double *y = Y + i * k->d;
     const long *ac = allcnt + i * (size_t)k->size * L;
-    keys_(H, k->d, y, keys);
+    keys_(H, k->d, 1, y, H->pbuf, keys);
     for (size_t l = 0; l < L; l++) {
       long C = 0, off = 0;
       for (int r = 0; r < k->size; r++) {
@@ -210,6 +233,7 @@ static void destroy_(subq_kde_t *k) {
   subq_free(&H->b);
   subq_free(&H->tab);
   subq_free(&H->kbuf);
+  subq_free(&H->pbuf);
   subq_free(&k->impl);
 }
 
