@@ -64,6 +64,7 @@ struct subq_kde {
   int ready;
   uint64_t nq;              /* queries issued (numbering) */
   uint64_t evals_local;     /* kernel evaluations on this rank since setup */
+  subq_device_t device;     /* where the exact evaluation runs (subq_kde_set_device) */
   void *impl;
 };
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cuda/subq_cuda.h"
 #include "subq/core.h"
 #include "subq/levatt.h"
 
@@ -27,8 +28,15 @@ static int check_attn_(const subq_levatt_attn_t *a, size_t d, size_t dv) {
              "attention function must be POLY or SOFTMAX, got %d", (int)a->fn);
   SUBQ_CHECK(a->fn != SUBQ_LEVATT_POLY || a->p >= 1, SUBQ_ERR_ARG, "p must be >= 1, got %d", a->p);
   SUBQ_CHECK(d > 0 && dv > 0, SUBQ_ERR_ARG, "d and dv must be >= 1, got %zu and %zu", d, dv);
+  SUBQ_CALL(subq_device_check(a->device));
   return SUBQ_OK;
 }
+
+/* partial_ on the attention's device (the GPU: src/cuda/levatt.cu). */
+static int partial_dev_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq,
+                        const double *Q, size_t q0, size_t nk, const double *K,
+                        const double *V, const int64_t *kidx, double *S, double *m, double *l,
+                        double *O);
 
 /* Running partials of nq queries over nk keys: m (softmax max, -inf when none), l (sum
  * of weights), O (nq x dv numerators), updated in place.  S: QB x KB scratch. */
@@ -87,6 +95,20 @@ static void partial_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq
   }
 }
 
+static int partial_dev_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq,
+                        const double *Q, size_t q0, size_t nk, const double *K,
+                        const double *V, const int64_t *kidx, double *S, double *m, double *l,
+                        double *O) {
+  if (a->device != SUBQ_DEVICE_CUDA) {
+    partial_(a, d, dv, nq, Q, q0, nk, K, V, kidx, S, m, l, O);
+    return SUBQ_OK;
+  }
+  const double scale = a->scale != 0 ? a->scale : 1.0 / sqrt((double)d);
+  SUBQ_CALL(subq_cuda_levatt_partial((int)a->fn, a->p, scale, a->causal, d, dv, nq, Q, q0, nk,
+                                     K, V, kidx, m, l, O));
+  return SUBQ_OK;
+}
+
 /* out_i = O_i / l_i, or 0 (counted) when l_i == 0. */
 static size_t finalize_(size_t nq, size_t dv, const double *l, double *O) {
   size_t empty = 0;
@@ -121,8 +143,8 @@ int subq_levatt_attend(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t 
   SUBQ_CHECK((K && V) || nk == 0, SUBQ_ERR_ARG, "NULL keys or values");
   double *S = NULL, *m = NULL, *l = NULL;
   int err = start_(nq, dv, &S, &m, &l, out);
+  if (!err) err = partial_dev_(a, d, dv, nq, Q, q0, nk, K, V, kidx, S, m, l, out);
   if (!err) {
-    partial_(a, d, dv, nq, Q, q0, nk, K, V, kidx, S, m, l, out);
     size_t e = finalize_(nq, dv, l, out);
     if (empty) *empty = e;
   }
@@ -239,8 +261,9 @@ int subq_levatt_attend_merge(MPI_Comm comm, const subq_levatt_attn_t *a, size_t 
   if (!err) err = SUBQ_ALLOC(lo, nq > 0 ? nq * (1 + dv) : 1);
   if (!err && nq * (1 + dv) > (size_t)1 << 30) err = SUBQ_FAIL(SUBQ_ERR_ARG, "too many queries to merge (%zu)", nq);
   err = subq_error_agree(comm, err);
+  /* A device failure on one rank is agreed before the collectives below. */
+  if (!err) err = subq_error_agree(comm, partial_dev_(a, d, dv, nq, Q, q0, c, KU, VU, iu, S, m, l, out));
   if (!err) {
-    partial_(a, d, dv, nq, Q, q0, c, KU, VU, iu, S, m, l, out);
     /* Log-sum-exp merge: M = max over ranks of m; every partial rescaled by exp(m - M). */
     if (a->fn == SUBQ_LEVATT_SOFTMAX) {
       double *M = S; /* QB*KB >= nq is not guaranteed: use lo as scratch for M first */
