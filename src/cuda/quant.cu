@@ -12,55 +12,15 @@
 #include <string.h>
 
 #include "cuda/common.cuh"
+#include "cuda/quant_dev.h"
 
 using namespace subq_cu;
 
 namespace {
 
-enum { MAXL = 8, SMEM_MAX = 48 * 1024 };
+enum { MAXL = SUBQ_QD_MAXL, SMEM_MAX = 48 * 1024 };
 enum { P_HADAMARD = 0, P_DENSE = 1, P_NONE = 2 }; // SUBQ_PRECOND_*
-
-// The code layout, passed by value to the kernels: D = 2^L coordinates per block, nb
-// blocks per row, bpb code bits per block; level l (0-based) has cbk[l] = 2^bits[l]
-// centroids at offset cboff[l] of the concatenated centroid / cos / sin arrays.
-struct layout {
-  int d, L, D, nb, bpb, ncb;
-  int bits[MAXL], cbk[MAXL], cboff[MAXL];
-};
-
-// `nb` <= 16 bits at bit `pos` (LSB first); buffers carry >= 4 bytes of zero padding.
-__device__ inline unsigned get_bits(const unsigned char *__restrict__ b, size_t pos, int nb) {
-  const unsigned char *p = b + (pos >> 3);
-  const unsigned w = (unsigned)p[0] | ((unsigned)p[1] << 8) | ((unsigned)p[2] << 16) |
-                     ((unsigned)p[3] << 24);
-  return (w >> (pos & 7)) & ((1u << nb) - 1u);
-}
-
-// OR v (< 2^nb, nb <= 16) into the bit stream at bit pos; 32-bit little-endian words hold
-// bytes 4k..4k+3, so bit pos of the byte stream is bit pos & 31 of word pos >> 5.
-__device__ inline void put_bits(unsigned *__restrict__ w, size_t pos, unsigned v, int nb) {
-  const size_t k = pos >> 5;
-  const int off = (int)(pos & 31);
-  atomicOr(w + k, v << off);
-  if (off + nb > 32) atomicOr(w + k + 1, v >> (32 - off));
-}
-
-// Nearest of k sorted centroids (midpoint boundaries, subq_nearest_); level 1 is circular
-// (angle_code_ of polarquant.c).
-__device__ inline int code_of(const double *__restrict__ c, int k, double v, bool circ) {
-  int lo = 0, hi = k - 1;
-  while (lo < hi) {
-    const int mid = (lo + hi) / 2;
-    if (v <= 0.5 * (c[mid] + c[mid + 1])) hi = mid;
-    else lo = mid + 1;
-  }
-  if (circ && k > 1) {
-    const double dj = fabs(v - c[lo]);
-    if (fabs(v - (c[0] + 2 * M_PI)) < dj) lo = 0;
-    else if (fabs(v - (c[k - 1] - 2 * M_PI)) < dj) lo = k - 1;
-  }
-  return lo;
-}
+typedef subq_qd_layout_t layout;
 
 // Y = (1/sqrt d) H diag(sg) X row by row (precond.c): one thread block per row, the
 // butterflies of the unnormalised Walsh-Hadamard transform in shared memory (d floats).
@@ -72,12 +32,7 @@ __global__ void hadamard_rows(const float *__restrict__ X, float *__restrict__ Y
     for (int j = threadIdx.x; j < d; j += blockDim.x) x[j] = xi[j] * sg[j];
     __syncthreads();
     for (int h = 1; h < d; h *= 2) {
-      for (int t = threadIdx.x; t < d / 2; t += blockDim.x) {
-        const int a = (t / h) * 2 * h + t % h;
-        const float u = x[a], v = x[a + h];
-        x[a] = u + v;
-        x[a + h] = u - v;
-      }
+      for (int t = threadIdx.x; t < d / 2; t += blockDim.x) subq_qd_butterfly(x, h, t);
       __syncthreads();
     }
     for (int j = threadIdx.x; j < d; j += blockDim.x) Y[i * (size_t)d + j] = x[j] * s;
@@ -85,10 +40,10 @@ __global__ void hadamard_rows(const float *__restrict__ X, float *__restrict__ Y
   }
 }
 
-// One thread per (row, block) of the m rows Y (preconditioned): the polar transform of
-// polarquant.c (subq_polar_transform) fused with the codebook search; block t0 + t of the
-// tensor writes its codes at bit (t0 + t) bpb and its fp16 radius at rad[t0 + t].  DM: the
-// largest block size the per-thread radius array holds (16 for L <= 4, else 256).
+// One thread per (row, block) of the m rows Y (preconditioned): block t0 + t of the tensor
+// writes its codes at bit (t0 + t) bpb (subq_qd_encode_block) and its fp16 radius (round
+// to nearest even) at rad[t0 + t].  DM: the largest block size the scratch holds (16 for
+// L <= 4, else 256).
 template <int DM>
 __global__ void polar_encode(layout y, const float *__restrict__ Y, size_t m, size_t t0,
                              const double *__restrict__ cb, unsigned *__restrict__ words,
@@ -98,35 +53,16 @@ __global__ void polar_encode(layout y, const float *__restrict__ Y, size_t m, si
        t += (size_t)gridDim.x * blockDim.x) {
     const float *xb = Y + (t / y.nb) * (size_t)y.d + (size_t)(t % y.nb) * y.D;
     double r[DM / 2];
-    size_t pos = (t0 + t) * (size_t)y.bpb;
-    int mm = y.D / 2;
-    for (int j = 0; j < mm; j++, pos += y.bits[0]) {
-      const double x0 = xb[2 * j], x1 = xb[2 * j + 1];
-      double a = atan2(x1, x0);
-      if (a < 0) a += 2 * M_PI;
-      if (!(a < 2 * M_PI)) a = 0.0;
-      r[j] = hypot(x0, x1);
-      put_bits(words, pos, (unsigned)code_of(cb + y.cboff[0], y.cbk[0], a, true), y.bits[0]);
-    }
-    for (int l = 2; l <= y.L; l++) {
-      mm /= 2;
-      for (int j = 0; j < mm; j++, pos += y.bits[l - 1]) {
-        const double a = atan2(r[2 * j + 1], r[2 * j]);
-        r[j] = hypot(r[2 * j], r[2 * j + 1]);
-        put_bits(words, pos, (unsigned)code_of(cb + y.cboff[l - 1], y.cbk[l - 1], a, false),
-                 y.bits[l - 1]);
-      }
-    }
-    rad[t0 + t] = __half_as_ushort(__float2half_rn((float)r[0]));
+    const double r0 = subq_qd_encode_block(&y, xb, (t0 + t) * (size_t)y.bpb, cb, words, r);
+    rad[t0 + t] = __half_as_ushort(__float2half_rn((float)r0));
   }
 }
 
 // Scores of query qbase + blockIdx.y against rows [0, rows), into row blockIdx.y of S: the
-// query's level-1 table
-// T[j][c] = q_{2j} cos t_c + q_{2j+1} sin t_c (d/2 x k1) and the cos/sin of levels 2..L
-// in shared memory (smem bytes checked at create), then per key block the tree folded
-// bottom-up, s_j <- cos(psi) s_2j + sin(psi) s_2j+1, times the fp16 radius (scores_ of
-// polarquant.c).  One thread per key row.
+// query's level-1 table T[j][c] = q_{2j} cos t_c + q_{2j+1} sin t_c (d/2 x k1) and the
+// cos/sin of levels 2..L in shared memory (smem bytes checked at create), then per key
+// block subq_qd_score_block times the fp16 radius (scores_ of polarquant.c).  One thread
+// per key row.
 template <int DM>
 __global__ void polar_scores(layout y, const unsigned char *__restrict__ code,
                              const unsigned short *__restrict__ rad, size_t rows,
@@ -148,29 +84,19 @@ __global__ void polar_scores(layout y, const unsigned char *__restrict__ code,
   __syncthreads();
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < rows;
        i += (size_t)gridDim.x * blockDim.x) {
-    float acc = 0;
-    size_t pos = i * (size_t)y.nb * (size_t)y.bpb;
+    float acc = 0, s[DM / 2];
     for (int b = 0; b < y.nb; b++) {
-      float s[DM / 2];
-      const float *Tb = T + (size_t)b * (y.D / 2) * k1;
-      int m = y.D / 2;
-      for (int j = 0; j < m; j++, pos += y.bits[0]) s[j] = Tb[j * k1 + get_bits(code, pos, y.bits[0])];
-      for (int l = 2; l <= y.L; l++) {
-        const float *cl = C + (y.cboff[l - 1] - k1), *sl = Sn + (y.cboff[l - 1] - k1);
-        m /= 2;
-        for (int j = 0; j < m; j++, pos += y.bits[l - 1]) {
-          const unsigned c = get_bits(code, pos, y.bits[l - 1]);
-          s[j] = cl[c] * s[2 * j] + sl[c] * s[2 * j + 1];
-        }
-      }
-      acc += __half2float(__ushort_as_half(rad[i * y.nb + b])) * s[0];
+      const size_t g = i * (size_t)y.nb + b; // block index in the tensor
+      const float s0 = subq_qd_score_block(&y, T + (size_t)b * (y.D / 2) * k1, C, Sn, code,
+                                           g * (size_t)y.bpb, s);
+      acc += __half2float(__ushort_as_half(rad[g])) * s0;
     }
     S[blockIdx.y * lds + i] = acc;
   }
 }
 
 // Decode rows [i0, i0 + m) into X (m x d, preconditioned coordinates), one thread per
-// (row, block): subq_polar_decode_block_ (top-down from the fp16 radius).
+// (row, block): subq_qd_decode_block (top-down from the fp16 radius).
 template <int DM>
 __global__ void polar_decode(layout y, const unsigned char *__restrict__ code,
                              const unsigned short *__restrict__ rad, size_t i0, size_t m,
@@ -181,30 +107,10 @@ __global__ void polar_decode(layout y, const unsigned char *__restrict__ code,
        t += (size_t)gridDim.x * blockDim.x) {
     const size_t g = i0 * (size_t)y.nb + t; // block index in the tensor
     unsigned c[DM];
-    size_t pos = g * (size_t)y.bpb;
-    for (int l = 1, off = 0; l <= y.L; l++) {
-      const int cnt = y.D >> l;
-      for (int j = 0; j < cnt; j++, pos += y.bits[l - 1]) c[off + j] = get_bits(code, pos, y.bits[l - 1]);
-      off += cnt;
-    }
     float r[DM / 2], nr[DM / 2];
-    r[0] = __half2float(__ushort_as_half(rad[g]));
-    int mm = 1, off = y.D - 2;
-    for (int l = y.L; l >= 2; l--) {
-      const float *cl = cs + y.cboff[l - 1], *sl = sn + y.cboff[l - 1];
-      for (int j = 0; j < mm; j++) {
-        nr[2 * j] = r[j] * cl[c[off + j]];
-        nr[2 * j + 1] = r[j] * sl[c[off + j]];
-      }
-      mm *= 2;
-      off -= mm;
-      for (int j = 0; j < mm; j++) r[j] = nr[j];
-    }
     float *x = X + (t / y.nb) * (size_t)y.d + (size_t)(t % y.nb) * y.D;
-    for (int j = 0; j < y.D / 2; j++) {
-      x[2 * j] = r[j] * cs[c[j]];
-      x[2 * j + 1] = r[j] * sn[c[j]];
-    }
+    subq_qd_decode_block(&y, code, g * (size_t)y.bpb, __half2float(__ushort_as_half(rad[g])),
+                         cs, sn, x, c, r, nr);
   }
 }
 
@@ -272,18 +178,11 @@ extern "C" int subq_cuda_polar_create(const subq_cuda_polar_desc_t *desc, subq_c
   const int L = desc->levels, D = 1 << L, d = desc->dim;
   SUBQ_CHECK(L >= 1 && L <= MAXL && d % D == 0, SUBQ_ERR_INTERNAL,
              "device polarquant: levels %d, dim %d", L, d);
-  layout y{};
-  y.d = d;
-  y.L = L;
-  y.D = D;
-  y.nb = d / D;
-  for (int l = 0; l < L; l++) {
-    y.bits[l] = desc->bits[l];
-    y.cbk[l] = desc->cbk[l];
-    y.cboff[l] = y.ncb;
-    y.bpb += desc->bits[l] * (D >> (l + 1));
-    y.ncb += desc->cbk[l];
-  }
+  const layout y = subq_qd_layout(d, L, desc->bits);
+  for (int l = 0; l < L; l++)
+    SUBQ_CHECK(desc->cbk[l] == y.cbk[l], SUBQ_ERR_INTERNAL,
+               "device polarquant: level %d has %d centroids for %d bits", l + 1, desc->cbk[l],
+               y.bits[l]);
   const size_t smem = ((size_t)(d / 2) * (size_t)y.cbk[0] + 2 * (size_t)(y.ncb - y.cbk[0])) *
                       sizeof(float);
   SUBQ_CHECK(smem <= SMEM_MAX, SUBQ_ERR_UNSUPPORTED,
