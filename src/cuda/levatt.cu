@@ -9,22 +9,13 @@
 #include <stdint.h>
 
 #include "cuda/common.cuh"
+#include "lev/levatt_pow.h"
 
 using namespace subq_cu;
 
 namespace {
 
 const size_t kQB = 1024, kKB = 4096; // queries x keys per tile (32 MiB of float64)
-
-__device__ inline double ipow_abs(double x, int p) {
-  double r = 1, b = fabs(x);
-  while (p) {
-    if (p & 1) r *= b;
-    b *= b;
-    p >>= 1;
-  }
-  return r;
-}
 
 // One warp per query row of the tile S (bq x bk): S becomes the weights of the visible keys
 // (0 for masked ones); m, l and the row of O are updated as partial_ does.
@@ -43,7 +34,7 @@ __global__ void levatt_rows(size_t bq, size_t bk, double *__restrict__ S, int so
   if (!soft) {
     double sum = 0;
     for (size_t j = lane; j < bk; j += 32) {
-      const double w = ADMIT(j) ? ipow_abs(s[j], p) : 0.0;
+      const double w = ADMIT(j) ? subq_levatt_ipow_abs(s[j], p) : 0.0;
       s[j] = w;
       sum += w;
     }

@@ -7,20 +7,11 @@
 #include <string.h>
 
 #include "cuda/subq_cuda.h"
+#include "lev/levatt_pow.h"
 #include "subq/core.h"
 #include "subq/levatt.h"
 
 enum { QB = 256, KB = 2048 };
-
-static inline double ipow_(double x, int p) {
-  double r = 1, b = fabs(x);
-  while (p) {
-    if (p & 1) r *= b;
-    b *= b;
-    p >>= 1;
-  }
-  return r;
-}
 
 static int check_attn_(const subq_levatt_attn_t *a, size_t d, size_t dv) {
   SUBQ_CHECK(a, SUBQ_ERR_ARG, "NULL attention description");
@@ -65,7 +56,7 @@ static void partial_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq
         double sum = 0;
         if (!soft) {
           for (size_t j = 0; j < jend; j++) {
-            s[j] = isnan(s[j]) ? 0 : ipow_(s[j], a->p);
+            s[j] = isnan(s[j]) ? 0 : subq_levatt_ipow_abs(s[j], a->p);
             sum += s[j];
           }
           l[i0 + i] += sum;
