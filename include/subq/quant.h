@@ -89,7 +89,8 @@ int subq_quant_set_residual(subq_quant_t *q, size_t n);
  * level-1 tables in shared memory) and the value sums of subq_quant_attention on the
  * rank's bound GPU (src/cuda/quant.cu); the codes are the CPU's up to angles within an
  * ulp or two of a cell boundary (atan2/hypot differ), scores agree to float rounding, and
- * an encoded tensor keeps a device copy of its codes.  Errors: SUBQ_ERR_ARG (already set
+ * an encoded tensor keeps a device copy of its codes.  On cuda, encode/scores/attention
+ * share the rank's one stream: call them from one thread.  Errors: SUBQ_ERR_ARG (already set
  * up), SUBQ_ERR_UNSUPPORTED (not polarquant; a build without CUDA), SUBQ_ERR_DEVICE (no
  * device bound: subq_device_select); at setup, SUBQ_ERR_UNSUPPORTED when the score tables,
  * (dim/2) 2^bits[0] floats, exceed 48 KiB of shared memory. */
