@@ -187,8 +187,9 @@ done
       [ -f "$f" ] && python3 -c "
 import json, sys
 s = json.load(open(sys.argv[1]))
-keys = [k for k in s if any(t in k for t in ('rel_err', 'time', 'recall', 'rel_mse', 'agree', 'evals'))]
-print(sys.argv[2], {k: s[k] for k in keys[:14]})" "$f" "${j}_$dev"
+keys = [k for k in s if k in ('device', 'methods', 'phases_s') or
+        any(t in k for t in ('rel_err', 'time', 'recall', 'evals'))]
+print(sys.argv[2], json.dumps({k: s[k] for k in keys[:16]}))" "$f" "${j}_$dev"
     done
   done
   echo '```'
