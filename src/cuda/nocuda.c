@@ -156,3 +156,14 @@ int subq_cuda_levatt_partial(int fn, int p, double scale, int causal, size_t d, 
   (void)nk, (void)K, (void)V, (void)kidx, (void)m, (void)l, (void)O;
   return NOT_BUILT();
 }
+
+int subq_cuda_polar_attention(subq_cuda_polar_t *pk, const subq_cuda_qcodes_t *dk,
+                              const unsigned char *kcode, const unsigned short *krad,
+                              subq_cuda_polar_t *pv, const subq_cuda_qcodes_t *dv,
+                              const unsigned char *vcode, const unsigned short *vrad,
+                              size_t rows, size_t nq, const float *Qr, float scale, double *m,
+                              double *l, float *O) {
+  (void)pk, (void)dk, (void)kcode, (void)krad, (void)pv, (void)dv, (void)vcode, (void)vrad;
+  (void)rows, (void)nq, (void)Qr, (void)scale, (void)m, (void)l, (void)O;
+  return NOT_BUILT();
+}

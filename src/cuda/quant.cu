@@ -114,6 +114,40 @@ __global__ void polar_decode(layout y, const unsigned char *__restrict__ code,
   }
 }
 
+// One thread block (kSoftThreads threads) per query row of S (rows values): the softmax
+// weights of attention.c's softmax_, s_j <- expf(scale s_j - mx) with mx = max_j scale s_j
+// (float), m[row] = mx and l[row] = sum_j s_j (summed in float64).
+const int kSoftThreads = 256;
+__global__ void softmax_rows(float *__restrict__ S, size_t rows, float scale,
+                             double *__restrict__ m, double *__restrict__ l) {
+  __shared__ float smax[kSoftThreads / 32];
+  __shared__ double ssum[kSoftThreads / 32];
+  float *s = S + blockIdx.x * rows;
+  const unsigned lane = threadIdx.x % 32, w = threadIdx.x / 32;
+  float mx = -INFINITY;
+  for (size_t j = threadIdx.x; j < rows; j += blockDim.x) mx = fmaxf(mx, scale * s[j]);
+  mx = warp_max(mx);
+  if (lane == 0) smax[w] = mx;
+  __syncthreads();
+  mx = smax[0];
+  for (int k = 1; k < kSoftThreads / 32; k++) mx = fmaxf(mx, smax[k]);
+  double sum = 0;
+  for (size_t j = threadIdx.x; j < rows; j += blockDim.x) {
+    const float e = expf(scale * s[j] - mx);
+    s[j] = e;
+    sum += e;
+  }
+  sum = warp_sum(sum);
+  if (lane == 0) ssum[w] = sum;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double t = 0;
+    for (int k = 0; k < kSoftThreads / 32; k++) t += ssum[k];
+    m[blockIdx.x] = mx;
+    l[blockIdx.x] = t;
+  }
+}
+
 // Rows per chunk so that the widest per-chunk array holds about 2^24 floats (64 MiB).
 size_t chunk_rows(size_t rows, size_t width) {
   size_t c = ((size_t)1 << 24) / (width ? width : 1);
@@ -394,5 +428,71 @@ extern "C" int subq_cuda_polar_wsum(subq_cuda_polar_t *p, const subq_cuda_qcodes
   }
   CU_CALL(cudaMemcpyAsync(O, dO.p, nqry * d * sizeof(float), cudaMemcpyDeviceToHost, st));
   CU_CALL(cudaStreamSynchronize(st));
+  return SUBQ_OK;
+}
+
+extern "C" int subq_cuda_polar_attention(subq_cuda_polar_t *pk, const subq_cuda_qcodes_t *dk,
+                                         const unsigned char *kcode, const unsigned short *krad,
+                                         subq_cuda_polar_t *pv, const subq_cuda_qcodes_t *dv,
+                                         const unsigned char *vcode, const unsigned short *vrad,
+                                         size_t rows, size_t nq, const float *Qr, float scale,
+                                         double *m, double *l, float *O) {
+  cublasHandle_t h = nullptr;
+  cudaStream_t st = nullptr;
+  SUBQ_CALL(handle(&h, &st));
+  if (rows == 0 || nq == 0) return SUBQ_OK;
+  const layout &yk = pk->y, &yv = pv->y;
+  const size_t d = (size_t)yk.d;
+  SUBQ_CHECK(yv.d == yk.d, SUBQ_ERR_INTERNAL, "key dim %d != value dim %d", yk.d, yv.d);
+  subq_cuda_qcodes tk, tv;
+  const unsigned char *kc = nullptr, *vc = nullptr;
+  const unsigned short *kr = nullptr, *vr = nullptr;
+  SUBQ_CALL(codes_on_device(pk, dk, kcode, krad, rows, tk, &kc, &kr, st));
+  SUBQ_CALL(codes_on_device(pv, dv, vcode, vrad, rows, tv, &vc, &vr, st));
+  // Queries in groups whose weights (G x rows floats) fit in about 2^26 floats.
+  size_t G = ((size_t)1 << 26) / rows;
+  G = G < 1 ? 1 : G > 65535 ? 65535 : G;
+  if (G > nq) G = nq;
+  const size_t c = chunk_rows(rows, d);
+  dbuf<float> dQ, dS, dX, dO;
+  dbuf<double> dm, dl;
+  SUBQ_CALL(dQ.alloc(nq * d));
+  SUBQ_CALL(dS.alloc(G * rows));
+  SUBQ_CALL(dX.alloc(c * d));
+  SUBQ_CALL(dO.alloc(G * d));
+  SUBQ_CALL(dm.alloc(G));
+  SUBQ_CALL(dl.alloc(G));
+  CU_CALL(cudaMemcpyAsync(dQ.p, Qr, nq * d * sizeof(float), cudaMemcpyHostToDevice, st));
+  unsigned gx = grid_for(rows, 256);
+  if (gx > 4096) gx = 4096; // grid-stride over the rows
+  for (size_t q0 = 0; q0 < nq; q0 += G) {
+    const size_t g = nq - q0 < G ? nq - q0 : G;
+    dim3 grid(gx, (unsigned)g);
+    if (yk.D <= 16)
+      polar_scores<16><<<grid, 256, pk->smem, st>>>(yk, kc, kr, rows, dQ.p, q0, dS.p, rows,
+                                                    pk->cs.p, pk->sn.p);
+    else
+      polar_scores<256><<<grid, 256, pk->smem, st>>>(yk, kc, kr, rows, dQ.p, q0, dS.p, rows,
+                                                     pk->cs.p, pk->sn.p);
+    CU_LAUNCHED();
+    softmax_rows<<<(unsigned)g, kSoftThreads, 0, st>>>(dS.p, rows, scale, dm.p, dl.p);
+    CU_LAUNCHED();
+    // O_g (g x d) = P_g (g x rows, pitch rows) Vhat (rows x d), V decoded in chunks.
+    for (size_t i0 = 0; i0 < rows; i0 += c) {
+      const size_t mr = rows - i0 < c ? rows - i0 : c;
+      const unsigned gd = grid_for(mr * (size_t)yv.nb, 256);
+      if (yv.D <= 16)
+        polar_decode<16><<<gd, 256, 0, st>>>(yv, vc, vr, i0, mr, pv->cs.p, pv->sn.p, dX.p);
+      else
+        polar_decode<256><<<gd, 256, 0, st>>>(yv, vc, vr, i0, mr, pv->cs.p, pv->sn.p, dX.p);
+      CU_LAUNCHED();
+      CUBLAS_CALL(rgemm(h, false, false, g, d, mr, 1.0f, dS.p + i0, rows, dX.p, d,
+                        i0 ? 1.0f : 0.0f, dO.p, d));
+    }
+    CU_CALL(cudaMemcpyAsync(m + q0, dm.p, g * sizeof(double), cudaMemcpyDeviceToHost, st));
+    CU_CALL(cudaMemcpyAsync(l + q0, dl.p, g * sizeof(double), cudaMemcpyDeviceToHost, st));
+    CU_CALL(cudaMemcpyAsync(O + q0 * d, dO.p, g * d * sizeof(float), cudaMemcpyDeviceToHost, st));
+    CU_CALL(cudaStreamSynchronize(st)); // dS, dO, dm, dl are reused by the next group
+  }
   return SUBQ_OK;
 }

@@ -178,6 +178,20 @@ int subq_cuda_polar_wsum(subq_cuda_polar_t *p, const subq_cuda_qcodes_t *dc,
                          const unsigned char *code, const unsigned short *radii, size_t rows,
                          size_t nqry, const float *P, size_t ldp, float *O);
 
+/* Decode attention over one shard from the codes, all on the device (no fp16 residual
+ * rows): for each query i of Qr (nq x dim, preconditioned by the key quantizer), the
+ * scores s_j = q'_i . khat_j of the rows j < rows (polar_scores), m_i = max_j scale s_j,
+ * w_ij = expf(scale s_j - m_i), l_i = sum_j w_ij (float64), and O_i = sum_j w_ij vhat_j
+ * (nq x dim, in the value quantizer's preconditioned coordinates): attention.c's local
+ * part without the n-float round trips through the host.  Codes from dk/dv when not NULL,
+ * else uploaded.  m, l (nq) and O are host arrays. */
+int subq_cuda_polar_attention(subq_cuda_polar_t *pk, const subq_cuda_qcodes_t *dk,
+                              const unsigned char *kcode, const unsigned short *krad,
+                              subq_cuda_polar_t *pv, const subq_cuda_qcodes_t *dv,
+                              const unsigned char *vcode, const unsigned short *vrad,
+                              size_t rows, size_t nq, const float *Qr, float scale, double *m,
+                              double *l, float *O);
+
 /* ---- exact KDE blocks (kde.cu) --------------------------------------------------- */
 
 typedef struct subq_cuda_kde subq_cuda_kde_t;

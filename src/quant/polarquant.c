@@ -331,6 +331,35 @@ int subq_polar_cuda_encode_(const subq_quant_t *q, size_t n, const float *X, sub
   return SUBQ_OK;
 }
 
+/* The local part of subq_quant_attention on the device (see quant_impl.h). */
+int subq_polar_cuda_attention_(const subq_quant_t *qk, const subq_qtensor_t *K,
+                               const subq_quant_t *qv, const subq_qtensor_t *V, size_t nq,
+                               const float *Q, float scale, double *m, double *lo) {
+  const size_t d = (size_t)qk->dim, w = d + 1;
+  float *Qr = NULL, *O = NULL;
+  double *l = NULL;
+  int err = subq_malloc(nq, d * sizeof(float), &Qr);
+  if (!err) err = subq_malloc(nq, d * sizeof(float), &O);
+  if (!err) err = SUBQ_ALLOC(l, nq);
+  if (!err) {
+    memcpy(Qr, Q, nq * d * sizeof(float));
+    err = subq_quant_rotate(qk, nq, Qr, 0);
+  }
+  if (!err)
+    err = subq_cuda_polar_attention(qk->cu, K->cu, K->code, K->half, qv->cu, V->cu, V->code,
+                                    V->half, K->nq, nq, Qr, scale, m, l, O);
+  if (!err) err = subq_quant_rotate(qv, nq, O, 1); /* back to the original coordinates */
+  for (size_t i = 0; !err && i < nq; i++) {
+    lo[i * w] = l[i];
+    for (size_t c = 0; c < d; c++) lo[i * w + 1 + c] = O[i * d + c];
+  }
+  subq_free(&Qr);
+  subq_free(&O);
+  subq_free(&l);
+  if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
+  return SUBQ_OK;
+}
+
 const subq_quant_ops_t subq_quant_ops_polarquant = {"polarquant", SUBQ_PRECOND_HADAMARD,
                                                     setup_, encode_, decode_, scores_,
                                                     subq_polar_wsum_};

@@ -91,6 +91,14 @@ int subq_polar_wsum_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry
  * (original coordinates) into t with the device's preconditioning and codes. */
 int subq_polar_cuda_setup_(subq_quant_t *q);
 int subq_polar_cuda_encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t);
+/* The local part of subq_quant_attention on the device when qk and qv are polarquant on
+ * cuda and the shard has no fp16 residual rows: m[i] (max of scale q.k), lo[i*(d+1)] (sum
+ * of weights) and lo[i*(d+1) + 1..] (weighted sum of values, original coordinates) for the
+ * nq queries Q, computed by subq_cuda_polar_attention (scores, softmax weights and value
+ * sums on the GPU; only nq (d + 2) numbers come back). */
+int subq_polar_cuda_attention_(const subq_quant_t *qk, const subq_qtensor_t *K,
+                               const subq_quant_t *qv, const subq_qtensor_t *V, size_t nq,
+                               const float *Q, float scale, double *m, double *lo);
 
 /* Preconditioner (precond.c). */
 int subq_precond_setup_(subq_quant_t *q);

@@ -18,7 +18,8 @@
  *            (float sums in another order); and against decode-then-dot in float64 (an
  *            independent computation) <= 1e-5;
  *   attention  sharded over the ranks (uneven, np = 3: one rank empty) on the same
- *            tensors: <= 1e-5.
+ *            tensors: <= 1e-5 (all on the device without a residual window; the case with
+ *            one forms the weights on the host and sums the values on the device).
  * A quantizer whose score tables cannot fit in shared memory is refused at setup.
  * Skips (exit 77) without a CUDA device. */
 #include <stdlib.h>
