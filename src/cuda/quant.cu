@@ -202,6 +202,31 @@ template <typename T> int upload(dbuf<T> &b, const T *h, size_t n, cudaStream_t 
   return 0;
 }
 
+// Queries per group of the score kernels: G x rows floats of scores fit in about 2^26
+// floats, G <= 65535 (grid.y) and G <= nq.
+size_t query_group(size_t rows, size_t nq) {
+  size_t G = ((size_t)1 << 26) / rows;
+  G = G < 1 ? 1 : G > 65535 ? 65535 : G;
+  return G > nq ? nq : G;
+}
+
+// Scores of the g queries q0.. of dQ against rows [0, rows) into dS (g x rows).
+int launch_scores(const subq_cuda_polar *p, const unsigned char *code,
+                  const unsigned short *rad, size_t rows, const float *dQ, size_t q0,
+                  size_t g, float *dS, cudaStream_t st) {
+  unsigned gx = grid_for(rows, 256);
+  if (gx > 4096) gx = 4096; // grid-stride over the rows
+  const dim3 grid(gx, (unsigned)g);
+  if (p->y.D <= 16)
+    polar_scores<16><<<grid, 256, p->smem, st>>>(p->y, code, rad, rows, dQ, q0, dS, rows,
+                                                 p->cs.p, p->sn.p);
+  else
+    polar_scores<256><<<grid, 256, p->smem, st>>>(p->y, code, rad, rows, dQ, q0, dS, rows,
+                                                  p->cs.p, p->sn.p);
+  CU_LAUNCHED();
+  return 0;
+}
+
 } // namespace
 
 extern "C" int subq_cuda_polar_create(const subq_cuda_polar_desc_t *desc, subq_cuda_polar_t **out) {
@@ -360,26 +385,14 @@ extern "C" int subq_cuda_polar_scores(subq_cuda_polar_t *p, const subq_cuda_qcod
   const unsigned char *dcode = nullptr;
   const unsigned short *drad = nullptr;
   SUBQ_CALL(codes_on_device(p, dc, code, radii, rows, tmp, &dcode, &drad, st));
-  // Queries in groups whose scores (G x rows floats) fit in about 2^26 floats.
-  size_t G = ((size_t)1 << 26) / rows;
-  G = G < 1 ? 1 : G > 65535 ? 65535 : G;
-  if (G > nqry) G = nqry;
+  const size_t G = query_group(rows, nqry);
   dbuf<float> dQ, dS;
   SUBQ_CALL(dQ.alloc(nqry * (size_t)y.d));
   SUBQ_CALL(dS.alloc(G * rows));
   CU_CALL(cudaMemcpyAsync(dQ.p, Qr, nqry * (size_t)y.d * sizeof(float), cudaMemcpyHostToDevice, st));
-  unsigned gx = grid_for(rows, 256);
-  if (gx > 4096) gx = 4096; // grid-stride over the rows
   for (size_t q0 = 0; q0 < nqry; q0 += G) {
     const size_t g = nqry - q0 < G ? nqry - q0 : G;
-    dim3 grid(gx, (unsigned)g);
-    if (y.D <= 16)
-      polar_scores<16><<<grid, 256, p->smem, st>>>(y, dcode, drad, rows, dQ.p, q0, dS.p, rows,
-                                                   p->cs.p, p->sn.p);
-    else
-      polar_scores<256><<<grid, 256, p->smem, st>>>(y, dcode, drad, rows, dQ.p, q0, dS.p, rows,
-                                                    p->cs.p, p->sn.p);
-    CU_LAUNCHED();
+    SUBQ_CALL(launch_scores(p, dcode, drad, rows, dQ.p, q0, g, dS.p, st));
     CU_CALL(cudaMemcpy2DAsync(S + q0 * lds, lds * sizeof(float), dS.p, rows * sizeof(float),
                               rows * sizeof(float), g, cudaMemcpyDeviceToHost, st));
     CU_CALL(cudaStreamSynchronize(st)); // dS is reused by the next group
@@ -449,11 +462,7 @@ extern "C" int subq_cuda_polar_attention(subq_cuda_polar_t *pk, const subq_cuda_
   const unsigned short *kr = nullptr, *vr = nullptr;
   SUBQ_CALL(codes_on_device(pk, dk, kcode, krad, rows, tk, &kc, &kr, st));
   SUBQ_CALL(codes_on_device(pv, dv, vcode, vrad, rows, tv, &vc, &vr, st));
-  // Queries in groups whose weights (G x rows floats) fit in about 2^26 floats.
-  size_t G = ((size_t)1 << 26) / rows;
-  G = G < 1 ? 1 : G > 65535 ? 65535 : G;
-  if (G > nq) G = nq;
-  const size_t c = chunk_rows(rows, d);
+  const size_t G = query_group(rows, nq), c = chunk_rows(rows, d);
   dbuf<float> dQ, dS, dX, dO;
   dbuf<double> dm, dl;
   SUBQ_CALL(dQ.alloc(nq * d));
@@ -463,18 +472,9 @@ extern "C" int subq_cuda_polar_attention(subq_cuda_polar_t *pk, const subq_cuda_
   SUBQ_CALL(dm.alloc(G));
   SUBQ_CALL(dl.alloc(G));
   CU_CALL(cudaMemcpyAsync(dQ.p, Qr, nq * d * sizeof(float), cudaMemcpyHostToDevice, st));
-  unsigned gx = grid_for(rows, 256);
-  if (gx > 4096) gx = 4096; // grid-stride over the rows
   for (size_t q0 = 0; q0 < nq; q0 += G) {
     const size_t g = nq - q0 < G ? nq - q0 : G;
-    dim3 grid(gx, (unsigned)g);
-    if (yk.D <= 16)
-      polar_scores<16><<<grid, 256, pk->smem, st>>>(yk, kc, kr, rows, dQ.p, q0, dS.p, rows,
-                                                    pk->cs.p, pk->sn.p);
-    else
-      polar_scores<256><<<grid, 256, pk->smem, st>>>(yk, kc, kr, rows, dQ.p, q0, dS.p, rows,
-                                                     pk->cs.p, pk->sn.p);
-    CU_LAUNCHED();
+    SUBQ_CALL(launch_scores(pk, kc, kr, rows, dQ.p, q0, g, dS.p, st));
     softmax_rows<<<(unsigned)g, kSoftThreads, 0, st>>>(dS.p, rows, scale, dm.p, dl.p);
     CU_LAUNCHED();
     // O_g (g x d) = P_g (g x rows, pitch rows) Vhat (rows x d), V decoded in chunks.
