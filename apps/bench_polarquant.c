@@ -23,8 +23,16 @@
  * which evicts the cache, so each method reads its bytes from memory as a decode step over
  * many layers and heads would.  Times are the best of `reps` calls.
  *
+ * --device=cuda (docs/gpu.md): the PolarQuant quantizers run on the rank's GPU
+ * (subq_quant_set_device): "quantize" is the device encode (upload, rotation, transform,
+ * codes back to the host) and "polarquant" the decode attention with scores and value sums
+ * from the device-resident codes (src/cuda/quant.cu); fp32 and fp16 stay the CPU loops of
+ * this process, so "x fp32" is then CPU fp32 / GPU polarquant.  Use --clock=wall with it
+ * (the thread CPU clock does not see the device).
+ *
  * Usage: subq_bench_polarquant [--reps=R] [--flush-mib=M] [--csv=FILE] [--n=8192,32768,...]
- *        [--d=64,128] [--clock=cpu|wall]   (OMP_NUM_THREADS threads; results/ uses 1).
+ *        [--d=64,128] [--clock=cpu|wall] [--device=cpu|cuda|auto]   (OMP_NUM_THREADS
+ *        threads; results/ uses 1).
  * --clock=cpu (default) times with the thread's CPU clock, which on a shared machine leaves
  * out the time the scheduler gives to other processes (stalls on memory still count);
  * --clock=wall uses the wall clock (meaningful on an idle machine). */
@@ -218,7 +226,16 @@ int main(int argc, char **argv) {
   if (opt_list_(argc, argv, "--reps", v, 1, &cnt)) reps = v[0];
   if (opt_list_(argc, argv, "--flush-mib", v, 1, &cnt)) flush_mib = v[0];
   const char *csvpath = opt_str_(argc, argv, "--csv"), *clk = opt_str_(argc, argv, "--clock");
+  const char *devopt = opt_str_(argc, argv, "--device");
   wall_ = clk && strcmp(clk, "wall") == 0;
+  subq_device_t device = SUBQ_DEVICE_CPU;
+  int local = 0;
+  if (devopt && (subq_device_local_rank(MPI_COMM_WORLD, &local) ||
+                 subq_device_select(devopt, local, &device))) {
+    fprintf(stderr, "bench_polarquant: %s\n", subq_error_message());
+    subq_finalize();
+    return 1;
+  }
 #if defined(__x86_64__)
   __builtin_cpu_init();
   avx2_ = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -245,17 +262,18 @@ int main(int argc, char **argv) {
     t = now_() - t0;
     bw_triad = fmax(bw_triad, (double)m * 12 / t);
   }
-  printf("polarquant bench: %s time, 1 rank x %d threads, %s kernels; bandwidth (%ld MiB buffer): "
-         "read %.2f GB/s, triad %.2f GB/s\n",
-         wall_ ? "wall" : "thread CPU", omp_get_max_threads(), avx2_ ? "AVX2/F16C" : "scalar", flush_mib, bw_read * 1e-9,
-         bw_triad * 1e-9);
+  printf("polarquant bench: %s time, 1 rank x %d threads, %s kernels, polarquant on %s; "
+         "bandwidth (%ld MiB buffer): read %.2f GB/s, triad %.2f GB/s\n",
+         wall_ ? "wall" : "thread CPU", omp_get_max_threads(), avx2_ ? "AVX2/F16C" : "scalar",
+         subq_device_name(device), flush_mib, bw_read * 1e-9, bw_triad * 1e-9);
   if (csvpath && !(csv = fopen(csvpath, "w"))) {
     fprintf(stderr, "bench_polarquant: cannot write %s\n", csvpath);
     goto out;
   }
   if (csv)
     fprintf(csv, "d,n,method,bits_per_coord,seconds,speedup_vs_fp32,bytes_read,read_GBps,"
-                 "frac_read_bw,frac_triad_bw,out_rel_err_vs_fp32,read_bw_GBps,triad_bw_GBps\n");
+                 "frac_read_bw,frac_triad_bw,out_rel_err_vs_fp32,read_bw_GBps,triad_bw_GBps,"
+                 "polarquant_device\n");
   printf("%4s %7s %-10s %6s %10s %7s %9s %7s %7s %7s %9s\n", "d", "n", "method", "bits",
          "seconds", "x fp32", "MiB read", "GB/s", "% read", "% triad", "out err");
   for (int id = 0; id < nd; id++)
@@ -294,9 +312,11 @@ int main(int argc, char **argv) {
           memcpy(V16 + i, &b, 2);
         }
       }
-      if (!err) err = subq_quant_create("polarquant", d, &qk) || subq_quant_setup(qk, 0, NULL);
+      if (!err) err = subq_quant_create("polarquant", d, &qk) ||
+                      subq_quant_set_device(qk, device) || subq_quant_setup(qk, 0, NULL);
       if (!err) err = subq_quant_create("polarquant", d, &qv) ||
-                      subq_quant_set_role(qv, SUBQ_QUANT_VALUES) || subq_quant_setup(qv, 0, NULL);
+                      subq_quant_set_role(qv, SUBQ_QUANT_VALUES) ||
+                      subq_quant_set_device(qv, device) || subq_quant_setup(qv, 0, NULL);
       double tq = 1e300;
       for (int r = 0; !err && r < 3; r++) {
         subq_qtensor_destroy(&Kt);
@@ -339,16 +359,17 @@ int main(int argc, char **argv) {
                names[m], bpc[m], best[m], best[0] / best[m], bytes[m] / 1048576, rate * 1e-9,
                100 * rate / bw_read, 100 * rate / bw_triad, err_m);
         if (csv)
-          fprintf(csv, "%d,%zu,%s,%.4f,%.6e,%.4f,%.0f,%.4f,%.4f,%.4f,%.3e,%.4f,%.4f\n", d, n,
+          fprintf(csv, "%d,%zu,%s,%.4f,%.6e,%.4f,%.0f,%.4f,%.4f,%.4f,%.3e,%.4f,%.4f,%s\n", d, n,
                   names[m], bpc[m], best[m], best[0] / best[m], bytes[m], rate * 1e-9,
-                  rate / bw_read, rate / bw_triad, err_m, bw_read * 1e-9, bw_triad * 1e-9);
+                  rate / bw_read, rate / bw_triad, err_m, bw_read * 1e-9, bw_triad * 1e-9,
+                  m == 2 ? subq_device_name(device) : "cpu");
       }
       printf("%4d %7zu %-10s %6.3f %10.3e %7s %9.2f %7.2f   (GB/s of fp32 input)\n", d, n,
              "quantize", 3.875, tq, "", 4.0 * nd_ / 1048576, qgbs);
       if (csv)
-        fprintf(csv, "%d,%zu,quantize,3.875,%.6e,,%.0f,%.4f,%.4f,%.4f,,%.4f,%.4f\n", d, n, tq,
+        fprintf(csv, "%d,%zu,quantize,3.875,%.6e,,%.0f,%.4f,%.4f,%.4f,,%.4f,%.4f,%s\n", d, n, tq,
                 4.0 * nd_, qgbs, 4.0 * nd_ / tq / bw_read, 4.0 * nd_ / tq / bw_triad,
-                bw_read * 1e-9, bw_triad * 1e-9);
+                bw_read * 1e-9, bw_triad * 1e-9, subq_device_name(device));
     next:
       subq_qtensor_destroy(&Kt);
       subq_qtensor_destroy(&Vt);

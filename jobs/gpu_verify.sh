@@ -3,8 +3,9 @@
 # variant, run the GPU agreement tests (CPU vs CUDA on the same inputs), run the benchmarks
 # with --device=cuda (and a CPU reference on the same machine), and write everything to
 # results/gpu/<date>/ with a README.md summary.  Designed to finish in well under 10
-# minutes on 16 cores; every step has its own timeout and a step that fails does not stop
-# the later ones (the summary records each step's exit code and time).  docs/gpu.md.
+# minutes on 16 cores (not yet run on a GPU: every step has its own timeout, steps past
+# DEADLINE_S are skipped, and a step that fails does not stop the later ones; the summary
+# records each step's exit code and time).  docs/gpu.md.
 #
 #   bash jobs/gpu_verify.sh              # everything
 #   QUICK=1 bash jobs/gpu_verify.sh      # smaller benchmark sizes (about 3 minutes)
@@ -113,7 +114,30 @@ step bench_polysketch_cpu_f32 180 "${MPI[@]}" -np "$NP_CPU" "$SUBQ" polysketch -
     --precision=f32 --d=64 --r=32 --block=256 --bench-n=$CN --bench-exact-max-n=16384 \
     --out="$OUT/bench_polysketch_cpu_f32"
 
-# ---- 5. summary ----------------------------------------------------------------------
+# ---- 5. PolarQuant, exact KDE, LevAttention ------------------------------------------
+# Decode attention from the codes and quantize throughput (GPU polarquant vs this
+# machine's CPU fp32/fp16 loops, one process), then the same program on the CPU only.
+if [ "$QUICK" = 1 ]; then PN=8192,131072; else PN=8192,32768,131072,524288; fi
+step bench_polarquant_cuda 150 "${MPI[@]}" -np 1 "$BUILD/tests/quant/subq_bench_polarquant" \
+    --device=cuda --clock=wall --reps=5 --flush-mib=1024 --n=$PN --d=64,128 \
+    --csv="$OUT/bench_polarquant_cuda.csv"
+step bench_polarquant_cpu 150 "${MPI[@]}" -np 1 "$BUILD/tests/quant/subq_bench_polarquant" \
+    --clock=wall --reps=3 --flush-mib=1024 --n=8192,131072 --d=64,128 \
+    --csv="$OUT/bench_polarquant_cpu.csv"
+for dev in cuda cpu; do
+  np=1; [ $dev = cpu ] && np=$NP_CPU
+  step "polarquant_kv_$dev" 150 "${MPI[@]}" -np $np "$SUBQ" polarquant --kv=$KV --layers=10 \
+      --methods=polarquant,polarquant_nopre,fp16 --gauss=0 --device=$dev \
+      --out="$OUT/polarquant_kv_$dev"
+  # Exact KDE of 2000 Fashion-MNIST rows against all 60000 (d = 784): exact_time_s is the
+  # device's (or the CPU cores') exact blocks; the sampling estimator stays on the CPU.
+  step "kde_fmnist_$dev" 150 "${MPI[@]}" -np $np "$SUBQ" kde --data=fmnist:train --queries=2000 \
+      --samples=200 --groups=5 --device=$dev --out="$OUT/kde_fmnist_$dev"
+  step "levattn_kv_$dev" 150 "${MPI[@]}" -np $np "$SUBQ" levattn --kv=$KV --scope=one --layer=10 \
+      --head=0 --device=$dev --out="$OUT/levattn_kv_$dev"
+done
+
+# ---- 6. summary ----------------------------------------------------------------------
 {
   echo "# GPU verification $DATE"
   echo
@@ -142,6 +166,31 @@ step bench_polysketch_cpu_f32 180 "${MPI[@]}" -np "$NP_CPU" "$SUBQ" polysketch -
   for dev in cuda cpu; do
     f="$OUT/polysketch_kv_$dev/summary.json"
     [ -f "$f" ] && python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(sys.argv[2], {k: s.get(k) for k in ('rel_err_vs_poly','rel_err_vs_softmax','time_sketch_s','time_exact_poly_s','time_exact_softmax_s','speedup_vs_softmax')})" "$f" "$dev"
+  done
+  echo '```'
+  echo
+  echo "## PolarQuant (subq_bench_polarquant: GPU polarquant vs CPU fp32 in one process; then CPU only)"
+  for f in "$OUT/bench_polarquant_cuda.csv" "$OUT/bench_polarquant_cpu.csv"; do
+    [ -f "$f" ] || continue
+    echo
+    echo "$(basename "$f"):"
+    echo '```'
+    cut -d, -f1-7,11,14 "$f"
+    echo '```'
+  done
+  echo
+  echo "## PolarQuant, KDE and LevAttention jobs (figures must agree between devices)"
+  echo '```'
+  for dev in cuda cpu; do
+    for j in polarquant_kv kde_fmnist levattn_kv; do
+      f="$OUT/${j}_$dev/summary.json"
+      [ -f "$f" ] && python3 -c "
+import json, sys
+s = json.load(open(sys.argv[1]))
+keys = [k for k in s if k in ('device', 'methods', 'phases_s') or
+        any(t in k for t in ('rel_err', 'time', 'recall', 'evals'))]
+print(sys.argv[2], json.dumps({k: s[k] for k in keys[:16]}))" "$f" "${j}_$dev"
+    done
   done
   echo '```'
   echo

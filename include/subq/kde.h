@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "subq/device.h"
 #include "subq/dist.h"
 
 #ifdef __cplusplus
@@ -111,6 +112,15 @@ int subq_kde_set_accuracy(subq_kde_t *kde, double eps, double delta, double tau)
  * Explicit counts are used as given. */
 int subq_kde_set_samples(subq_kde_t *kde, size_t per_group, size_t groups);
 int subq_kde_set_seed(subq_kde_t *kde, uint64_t seed);
+/* Where the exact evaluation runs (before setup; default SUBQ_DEVICE_CPU): with
+ * SUBQ_DEVICE_CUDA the exact oracle, and the exact fallback of a sampling/HBE oracle,
+ * keep this rank's points on its bound GPU and answer each batch of queries with tiles of
+ * cublasDgemm (||y||^2 + ||x||^2 - 2 Y X^T, Gaussian and exponential) or a direct L1
+ * kernel (Laplacian), then the kernel and row sums (src/cuda/kde.cu); the estimates agree
+ * with the CPU's to rounding (summation order).  Sampling and HBE estimators stay on the
+ * CPU.  Not collective.  Errors: SUBQ_ERR_UNSUPPORTED (a build without CUDA),
+ * SUBQ_ERR_DEVICE (no device bound: subq_device_select), SUBQ_ERR_ARG. */
+int subq_kde_set_device(subq_kde_t *kde, subq_device_t dev);
 /* After setup: 0 when the oracle runs its own estimator, else the number of kernel
  * evaluations per query its derived sample count would have needed (>= n), in which case
  * it evaluates exactly (n per query).  Not collective; NULL gives 0. */

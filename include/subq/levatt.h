@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "subq/device.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -162,6 +164,9 @@ typedef struct {
   int p;          /* POLY: the power (>= 1) */
   double scale;   /* SOFTMAX: logits scale * q.k; 0 means 1/sqrt(d) */
   int causal;     /* 1: key j contributes to query i only when j <= i (global indices) */
+  subq_device_t device; /* where the products run (default 0 = SUBQ_DEVICE_CPU); CUDA:
+                           src/cuda/levatt.cu, cublasDgemm tiles and a warp-per-row kernel,
+                           equal to the CPU's to rounding (needs a bound device) */
 } subq_levatt_attn_t;
 
 /* Not collective: out_i = sum_{j} f(q_i.k_j) v_j / sum_{j} f(q_i.k_j) over the given keys

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "subq/device.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -81,6 +83,18 @@ int subq_quant_set_group(subq_quant_t *q, int group);
 int subq_quant_set_sketch_dim(subq_quant_t *q, int m);
 /* Keep the last `n` rows of every encoded matrix in fp16 (KIVI's recent window). */
 int subq_quant_set_residual(subq_quant_t *q, size_t n);
+/* Where encode, scores and the attention's weighted sum of values run (before setup;
+ * default SUBQ_DEVICE_CPU).  SUBQ_DEVICE_CUDA (polarquant only) runs the preconditioning,
+ * polar transform and codebook search of encode, the scores from the codes (per-query
+ * level-1 tables in shared memory) and the value sums of subq_quant_attention on the
+ * rank's bound GPU (src/cuda/quant.cu); the codes are the CPU's up to angles within an
+ * ulp or two of a cell boundary (atan2/hypot differ), scores agree to float rounding, and
+ * an encoded tensor keeps a device copy of its codes.  On cuda, encode/scores/attention
+ * share the rank's one stream: call them from one thread.  Errors: SUBQ_ERR_ARG (already set
+ * up), SUBQ_ERR_UNSUPPORTED (not polarquant; a build without CUDA), SUBQ_ERR_DEVICE (no
+ * device bound: subq_device_select); at setup, SUBQ_ERR_UNSUPPORTED when the score tables,
+ * (dim/2) 2^bits[0] floats, exceed 48 KiB of shared memory. */
+int subq_quant_set_device(subq_quant_t *q, subq_device_t dev);
 
 /* Build the preconditioner and codebooks.  X: n x dim rows used only by online codebooks
  * (NULL/n = 0 allowed otherwise; online with n = 0 is SUBQ_ERR_ARG).  Offline codebooks

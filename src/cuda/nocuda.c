@@ -109,3 +109,61 @@ int subq_cuda_attn_ps_output(subq_cuda_attn_t *a, const void *Z, void *O) {
   return NOT_BUILT();
 }
 void subq_cuda_attn_ps_end(subq_cuda_attn_t *a) { (void)a; }
+
+int subq_cuda_polar_create(const subq_cuda_polar_desc_t *desc, subq_cuda_polar_t **p) {
+  (void)desc;
+  *p = NULL;
+  return NOT_BUILT();
+}
+void subq_cuda_polar_destroy(subq_cuda_polar_t **p) { (void)p; }
+int subq_cuda_polar_encode(subq_cuda_polar_t *p, size_t n, const float *X, unsigned char *code,
+                           unsigned short *radii, subq_cuda_qcodes_t **dc) {
+  (void)p, (void)n, (void)X, (void)code, (void)radii;
+  if (dc) *dc = NULL;
+  return NOT_BUILT();
+}
+void subq_cuda_qcodes_destroy(subq_cuda_qcodes_t **dc) { (void)dc; }
+int subq_cuda_polar_scores(subq_cuda_polar_t *p, const subq_cuda_qcodes_t *dc,
+                           const unsigned char *code, const unsigned short *radii, size_t rows,
+                           size_t nqry, const float *Qr, float *S, size_t lds) {
+  (void)p, (void)dc, (void)code, (void)radii, (void)rows, (void)nqry, (void)Qr, (void)S, (void)lds;
+  return NOT_BUILT();
+}
+int subq_cuda_polar_wsum(subq_cuda_polar_t *p, const subq_cuda_qcodes_t *dc,
+                         const unsigned char *code, const unsigned short *radii, size_t rows,
+                         size_t nqry, const float *P, size_t ldp, float *O) {
+  (void)p, (void)dc, (void)code, (void)radii, (void)rows, (void)nqry, (void)P, (void)ldp, (void)O;
+  return NOT_BUILT();
+}
+
+int subq_cuda_kde_create(int type, double h, size_t nloc, size_t d, const double *X,
+                         subq_cuda_kde_t **k) {
+  (void)type, (void)h, (void)nloc, (void)d, (void)X;
+  *k = NULL;
+  return NOT_BUILT();
+}
+void subq_cuda_kde_destroy(subq_cuda_kde_t **k) { (void)k; }
+int subq_cuda_kde_sums(subq_cuda_kde_t *k, size_t q, const double *Y, double *part) {
+  (void)k, (void)q, (void)Y, (void)part;
+  return NOT_BUILT();
+}
+
+int subq_cuda_levatt_partial(int fn, int p, double scale, int causal, size_t d, size_t dv,
+                             size_t nq, const double *Q, size_t q0, size_t nk, const double *K,
+                             const double *V, const int64_t *kidx, double *m, double *l,
+                             double *O) {
+  (void)fn, (void)p, (void)scale, (void)causal, (void)d, (void)dv, (void)nq, (void)Q, (void)q0;
+  (void)nk, (void)K, (void)V, (void)kidx, (void)m, (void)l, (void)O;
+  return NOT_BUILT();
+}
+
+int subq_cuda_polar_attention(subq_cuda_polar_t *pk, const subq_cuda_qcodes_t *dk,
+                              const unsigned char *kcode, const unsigned short *krad,
+                              subq_cuda_polar_t *pv, const subq_cuda_qcodes_t *dv,
+                              const unsigned char *vcode, const unsigned short *vrad,
+                              size_t rows, size_t nq, const float *Qr, float scale, double *m,
+                              double *l, float *O) {
+  (void)pk, (void)dk, (void)kcode, (void)krad, (void)pv, (void)dv, (void)vcode, (void)vrad;
+  (void)rows, (void)nq, (void)Qr, (void)scale, (void)m, (void)l, (void)O;
+  return NOT_BUILT();
+}

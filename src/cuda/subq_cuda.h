@@ -18,6 +18,7 @@
 #define SUBQ_CUDA_IFACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "subq/dist.h"
 
@@ -131,6 +132,90 @@ int subq_cuda_attn_ps_begin(subq_cuda_attn_t *a, int f32, size_t nl, size_t g0,
 int subq_cuda_attn_ps_state(subq_cuda_attn_t *a, void *Z);
 int subq_cuda_attn_ps_output(subq_cuda_attn_t *a, const void *Z, void *O);
 void subq_cuda_attn_ps_end(subq_cuda_attn_t *a);
+
+
+/* ---- PolarQuant (quant.cu) ------------------------------------------------------- */
+
+/* A set-up PolarQuant quantizer as plain host arrays (owned by the subq_quant_t):
+ * precond as SUBQ_PRECOND_* with signs (dim, Hadamard) or rot (dim x dim, y = rot x,
+ * dense); per level l = 0..levels-1: bits, cbk = 2^bits sorted centroids cb (radians)
+ * and their float cos/sin (the CPU's tables, so both paths use the same numbers). */
+typedef struct {
+  int dim, levels, precond;
+  int bits[8], cbk[8];
+  const float *signs, *rot;
+  const double *cb[8];
+  const float *cbcos[8], *cbsin[8];
+} subq_cuda_polar_desc_t;
+
+typedef struct subq_cuda_polar subq_cuda_polar_t;
+/* A packed tensor's codes and fp16 radii kept on the device (made by encode). */
+typedef struct subq_cuda_qcodes subq_cuda_qcodes_t;
+
+/* Copy the quantizer to the device.  SUBQ_ERR_UNSUPPORTED (naming the sizes) when the
+ * per-query score tables, (dim/2) 2^bits[0] floats plus the cos/sin of levels 2..L, do
+ * not fit in 48 KiB of shared memory. */
+int subq_cuda_polar_create(const subq_cuda_polar_desc_t *desc, subq_cuda_polar_t **p);
+void subq_cuda_polar_destroy(subq_cuda_polar_t **p);
+/* Same contract as subq_quant_encode's quantized part: n rows X (n x dim, original
+ * coordinates, finite) preconditioned, polar transformed and coded on the device; code
+ * (ncode_bits = n (dim/2^L) bpb bits, LSB first, zero-filled by the caller) and radii
+ * (n dim/2^L fp16) written to the host; *dc (may be NULL: not kept) keeps the device copy
+ * for scores/wsum. */
+int subq_cuda_polar_encode(subq_cuda_polar_t *p, size_t n, const float *X, unsigned char *code,
+                           unsigned short *radii, subq_cuda_qcodes_t **dc);
+void subq_cuda_qcodes_destroy(subq_cuda_qcodes_t **dc);
+/* S[i*lds + j] = q'_i . xhat_j for the rows j < rows of the tensor (codes from dc when
+ * not NULL, else uploaded from code/radii), Qr (nqry x dim) preconditioned queries: a
+ * per-query level-1 table in shared memory, the tree folded per key block (the CPU's
+ * scores_). */
+int subq_cuda_polar_scores(subq_cuda_polar_t *p, const subq_cuda_qcodes_t *dc,
+                           const unsigned char *code, const unsigned short *radii, size_t rows,
+                           size_t nqry, const float *Qr, float *S, size_t lds);
+/* O[i*dim + c] = sum_j P[i*ldp + j] xhat_j[c] (preconditioned coordinates): the rows are
+ * decoded on the device in chunks and multiplied by cublasSgemm. */
+int subq_cuda_polar_wsum(subq_cuda_polar_t *p, const subq_cuda_qcodes_t *dc,
+                         const unsigned char *code, const unsigned short *radii, size_t rows,
+                         size_t nqry, const float *P, size_t ldp, float *O);
+
+/* Decode attention over one shard from the codes, all on the device (no fp16 residual
+ * rows): for each query i of Qr (nq x dim, preconditioned by the key quantizer), the
+ * scores s_j = q'_i . khat_j of the rows j < rows (polar_scores), m_i = max_j scale s_j,
+ * w_ij = expf(scale s_j - m_i), l_i = sum_j w_ij (float64), and O_i = sum_j w_ij vhat_j
+ * (nq x dim, in the value quantizer's preconditioned coordinates): attention.c's local
+ * part without the n-float round trips through the host.  Codes from dk/dv when not NULL,
+ * else uploaded.  m, l (nq) and O are host arrays. */
+int subq_cuda_polar_attention(subq_cuda_polar_t *pk, const subq_cuda_qcodes_t *dk,
+                              const unsigned char *kcode, const unsigned short *krad,
+                              subq_cuda_polar_t *pv, const subq_cuda_qcodes_t *dv,
+                              const unsigned char *vcode, const unsigned short *vrad,
+                              size_t rows, size_t nq, const float *Qr, float scale, double *m,
+                              double *l, float *O);
+
+/* ---- exact KDE blocks (kde.cu) --------------------------------------------------- */
+
+typedef struct subq_cuda_kde subq_cuda_kde_t;
+/* Upload the local points X (nloc x d, float64) for kernel `type` (subq_kernel_type_t)
+ * with bandwidth h. */
+int subq_cuda_kde_create(int type, double h, size_t nloc, size_t d, const double *X,
+                         subq_cuda_kde_t **k);
+void subq_cuda_kde_destroy(subq_cuda_kde_t **k);
+/* part[i] += sum_j k(x_j, y_i) over the local points for q queries Y (q x d): tiles of
+ * cublasDgemm -2 Y X^T + |y|^2 + |x|^2 (Gaussian, exponential) or a direct L1 kernel
+ * (Laplacian), then the kernel and a warp-per-row sum (subq_kernel_block's arithmetic). */
+int subq_cuda_kde_sums(subq_cuda_kde_t *k, size_t q, const double *Y, double *part);
+
+/* ---- LevAttention restricted attention (levatt.cu) ------------------------------ */
+
+/* The running partials of subq_levatt_attend (partial_ of src/lev/levatt_attend.c): fn 0
+ * f = |x|^p, fn 1 f = exp(scale x) with a running max; queries Q (nq x d) at global
+ * positions q0.., keys K (nk x d) and values V (nk x dv) at positions kidx (NULL: 0..nk-1),
+ * causal mask when causal != 0.  m, l (nq) and O (nq x dv) are host arrays updated in
+ * place (m = -inf, l = 0, O = 0 to start). */
+int subq_cuda_levatt_partial(int fn, int p, double scale, int causal, size_t d, size_t dv,
+                             size_t nq, const double *Q, size_t q0, size_t nk, const double *K,
+                             const double *V, const int64_t *kidx, double *m, double *l,
+                             double *O);
 
 #ifdef __cplusplus
 }

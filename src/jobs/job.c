@@ -28,7 +28,8 @@ const subq_opt_spec_t subq_job_common_opts[] = {
 /* The jobs whose hot paths run on --device=cuda (docs/gpu.md); the others run on the cpu
  * after a notice.  A job that gains a CUDA path adds its name here. */
 static int has_cuda_path_(const subq_job_t *job) {
-  static const char *const names[] = {"levscores", "polysketch", "suite", "info"};
+  static const char *const names[] = {"levscores", "polysketch", "polarquant", "kde",
+                                      "levattn",   "suite",      "info"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(job->name, names[i])) return 1;
   return 0;

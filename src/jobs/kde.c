@@ -54,6 +54,7 @@ static int run_(subq_job_ctx_t *ctx) {
   double t0 = subq_wtime(), t_ex = 0, t_setup = 0, t_ap = 0;
   if (!e) e = subq_kde_create(ctx->comm, SUBQ_KDE_EXACT, &ex);
   if (!e) e = subq_kde_set_kernel(ex, a.kernel);
+  if (!e) e = subq_kde_set_device(ex, ctx->device); /* the exact reference (src/cuda/kde.cu) */
   if (!e) e = subq_kde_setup(ex, X);
   if (!e) e = subq_kde_query(ex, Y, (size_t)q, vex, &ev_ex);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_ex);
@@ -70,6 +71,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_set_accuracy(ap, eps, delta, tau);
   if (!e) e = subq_kde_set_samples(ap, (size_t)samples, (size_t)groups);
   if (!e) e = subq_kde_set_seed(ap, ctx->seed);
+  if (!e) e = subq_kde_set_device(ap, ctx->device); /* used only by an exact fallback */
   if (!e) e = subq_kde_setup(ap, X);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_setup);
   t0 = subq_wtime();

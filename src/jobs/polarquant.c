@@ -57,6 +57,7 @@ typedef struct {
   int bits[8], nbits, levels, codebook, precond, kivi_bits, turbo_bits, qjl_m;
   long residual;
   uint64_t seed;
+  subq_device_t device; /* --device: the polarquant methods and the exact reference */
 } cfg_t;
 
 /* Quantizer for method m and role (keys/values), set up (online codebooks on X). */
@@ -74,6 +75,7 @@ static int make_(const cfg_t *c, int m, int role, int d, size_t n, const float *
     if (!err) err = subq_quant_set_bits(*q, c->bits, c->nbits);
     if (!err) err = subq_quant_set_codebook(*q, c->codebook);
     if (!err) err = subq_quant_set_precondition(*q, m == 1 ? SUBQ_PRECOND_NONE : c->precond);
+    if (!err) err = subq_quant_set_device(*q, c->device);
   }
   if (!err && strcmp(type, "kivi") == 0) err = subq_quant_set_bits(*q, &c->kivi_bits, 1);
   if (!err && m == 4) {
@@ -164,6 +166,7 @@ static int unit_(const cfg_t *c, const subq_kv_t *kv, int lay, int h, const int 
   if (!err) err = subq_malloc((size_t)nqh * nsel, d * sizeof(float), &Oex);
   if (!err) err = subq_malloc(n, d * sizeof(float), &Oall);
   if (!err) err = subq_attn_create(MPI_COMM_SELF, SUBQ_ATTN_SOFTMAX, (int)d, (int)d, &att);
+  if (!err) err = subq_attn_set_device(att, c->device);
   if (!err) err = subq_attn_setup(att);
   for (int g = 0; !err && g < nqh; g++) {
     err = subq_kv_load_f32(kv, 'q', lay, qh[g], 0, n, Qall);
@@ -303,6 +306,7 @@ static int options_(const subq_job_ctx_t *ctx, cfg_t *c, int *use) {
   SUBQ_CALL(subq_opts_int(o, "qjl-m", &v));
   c->qjl_m = (int)v;
   c->seed = ctx->seed;
+  c->device = ctx->device;
   SUBQ_CALL(subq_opts_string(o, "methods", &s));
   char buf[256];
   snprintf(buf, sizeof buf, "%s", s);

@@ -85,6 +85,13 @@ int subq_kde_set_seed(subq_kde_t *k, uint64_t seed) {
   return SUBQ_OK;
 }
 
+int subq_kde_set_device(subq_kde_t *k, subq_device_t dev) {
+  SUBQ_CHECK(k != NULL, SUBQ_ERR_ARG, "oracle is NULL");
+  SUBQ_CALL(subq_device_check(dev));
+  k->device = dev;
+  return SUBQ_OK;
+}
+
 size_t subq_kde_exact_fallback(const subq_kde_t *k) { return k ? k->fallback_m : 0; }
 
 uint64_t subq_kde_local_evals(const subq_kde_t *k) { return k ? k->evals_local : 0; }

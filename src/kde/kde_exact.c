@@ -1,5 +1,8 @@
 /* Exact KDE: sum_j k(x_j, y) over the local rows, blocked; the kernel block comes from
- * subq_kernel_block (one dgemm for ||x||^2 + ||y||^2 - 2 X Y^T).  The reference oracle. */
+ * subq_kernel_block (one dgemm for ||x||^2 + ||y||^2 - 2 X Y^T).  The reference oracle.
+ * On device cuda (subq_kde_set_device) the local rows live on the GPU and each batch of
+ * queries is one call of subq_cuda_kde_sums (src/cuda/kde.cu). */
+#include "cuda/subq_cuda.h"
 #include "kde/kde_impl.h"
 
 #define XB 512 /* local rows per block */
@@ -8,12 +11,17 @@
 typedef struct {
   double *xn2; /* squared norms of the local rows */
   double *work, *yn2;
+  subq_cuda_kde_t *cu; /* device cuda: the local rows on the GPU */
 } exact_t;
 
 static int setup_(subq_kde_t *k) {
   exact_t *x = NULL;
   SUBQ_CALL(SUBQ_ZALLOC(x, 1));
   k->impl = x;
+  if (k->device == SUBQ_DEVICE_CUDA) {
+    SUBQ_CALL(subq_cuda_kde_create((int)k->kernel.type, k->kernel.h, k->nloc, k->d, k->X, &x->cu));
+    return SUBQ_OK;
+  }
   SUBQ_CALL(SUBQ_ALLOC(x->xn2, k->nloc));
   SUBQ_CALL(SUBQ_ALLOC(x->work, (size_t)XB * QB));
   SUBQ_CALL(SUBQ_ALLOC(x->yn2, QB));
@@ -29,6 +37,11 @@ static int local_(subq_kde_t *k, const double *Y, size_t q, const uint64_t *qids
   (void)qids;
   (void)allcnt;
   exact_t *x = k->impl;
+  if (x->cu) {
+    SUBQ_CALL(subq_cuda_kde_sums(x->cu, q, Y, part));
+    *evals += (uint64_t)q * k->nloc;
+    return SUBQ_OK;
+  }
   for (size_t a = 0; a < q; a += QB) {
     size_t qb = a + QB < q ? QB : q - a;
     subq_kde_norms2_(qb, k->d, Y + a * k->d, x->yn2);
@@ -55,6 +68,7 @@ static void destroy_(subq_kde_t *k) {
   subq_free(&x->xn2);
   subq_free(&x->work);
   subq_free(&x->yn2);
+  subq_cuda_kde_destroy(&x->cu);
   subq_free(&k->impl);
 }
 

@@ -66,6 +66,7 @@ struct subq_kde {
   int fresh_samples;        /* sampling: a fresh sample per query, not one per batch
                              * (set by subq_kde_query_points: kde_sampling.c) */
   uint64_t evals_local;     /* kernel evaluations on this rank since setup */
+  subq_device_t device;     /* where the exact evaluation runs (subq_kde_set_device) */
   void *impl;
 };
 

@@ -6,20 +6,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "cuda/subq_cuda.h"
+#include "lev/levatt_pow.h"
 #include "subq/core.h"
 #include "subq/levatt.h"
 
 enum { QB = 256, KB = 2048 };
-
-static inline double ipow_(double x, int p) {
-  double r = 1, b = fabs(x);
-  while (p) {
-    if (p & 1) r *= b;
-    b *= b;
-    p >>= 1;
-  }
-  return r;
-}
 
 static int check_attn_(const subq_levatt_attn_t *a, size_t d, size_t dv) {
   SUBQ_CHECK(a, SUBQ_ERR_ARG, "NULL attention description");
@@ -27,8 +19,15 @@ static int check_attn_(const subq_levatt_attn_t *a, size_t d, size_t dv) {
              "attention function must be POLY or SOFTMAX, got %d", (int)a->fn);
   SUBQ_CHECK(a->fn != SUBQ_LEVATT_POLY || a->p >= 1, SUBQ_ERR_ARG, "p must be >= 1, got %d", a->p);
   SUBQ_CHECK(d > 0 && dv > 0, SUBQ_ERR_ARG, "d and dv must be >= 1, got %zu and %zu", d, dv);
+  SUBQ_CALL(subq_device_check(a->device));
   return SUBQ_OK;
 }
+
+/* partial_ on the attention's device (the GPU: src/cuda/levatt.cu). */
+static int partial_dev_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq,
+                        const double *Q, size_t q0, size_t nk, const double *K,
+                        const double *V, const int64_t *kidx, double *S, double *m, double *l,
+                        double *O);
 
 /* Running partials of nq queries over nk keys: m (softmax max, -inf when none), l (sum
  * of weights), O (nq x dv numerators), updated in place.  S: QB x KB scratch. */
@@ -57,7 +56,7 @@ static void partial_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq
         double sum = 0;
         if (!soft) {
           for (size_t j = 0; j < jend; j++) {
-            s[j] = isnan(s[j]) ? 0 : ipow_(s[j], a->p);
+            s[j] = isnan(s[j]) ? 0 : subq_levatt_ipow_abs(s[j], a->p);
             sum += s[j];
           }
           l[i0 + i] += sum;
@@ -85,6 +84,20 @@ static void partial_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq
                   (int)bk, V + j0 * dv, (int)dv, 1.0, O + i0 * dv, (int)dv);
     }
   }
+}
+
+static int partial_dev_(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t nq,
+                        const double *Q, size_t q0, size_t nk, const double *K,
+                        const double *V, const int64_t *kidx, double *S, double *m, double *l,
+                        double *O) {
+  if (a->device != SUBQ_DEVICE_CUDA) {
+    partial_(a, d, dv, nq, Q, q0, nk, K, V, kidx, S, m, l, O);
+    return SUBQ_OK;
+  }
+  const double scale = a->scale != 0 ? a->scale : 1.0 / sqrt((double)d);
+  SUBQ_CALL(subq_cuda_levatt_partial((int)a->fn, a->p, scale, a->causal, d, dv, nq, Q, q0, nk,
+                                     K, V, kidx, m, l, O));
+  return SUBQ_OK;
 }
 
 /* out_i = O_i / l_i, or 0 (counted) when l_i == 0. */
@@ -121,8 +134,8 @@ int subq_levatt_attend(const subq_levatt_attn_t *a, size_t d, size_t dv, size_t 
   SUBQ_CHECK((K && V) || nk == 0, SUBQ_ERR_ARG, "NULL keys or values");
   double *S = NULL, *m = NULL, *l = NULL;
   int err = start_(nq, dv, &S, &m, &l, out);
+  if (!err) err = partial_dev_(a, d, dv, nq, Q, q0, nk, K, V, kidx, S, m, l, out);
   if (!err) {
-    partial_(a, d, dv, nq, Q, q0, nk, K, V, kidx, S, m, l, out);
     size_t e = finalize_(nq, dv, l, out);
     if (empty) *empty = e;
   }
@@ -239,8 +252,9 @@ int subq_levatt_attend_merge(MPI_Comm comm, const subq_levatt_attn_t *a, size_t 
   if (!err) err = SUBQ_ALLOC(lo, nq > 0 ? nq * (1 + dv) : 1);
   if (!err && nq * (1 + dv) > (size_t)1 << 30) err = SUBQ_FAIL(SUBQ_ERR_ARG, "too many queries to merge (%zu)", nq);
   err = subq_error_agree(comm, err);
+  /* A device failure on one rank is agreed before the collectives below. */
+  if (!err) err = subq_error_agree(comm, partial_dev_(a, d, dv, nq, Q, q0, c, KU, VU, iu, S, m, l, out));
   if (!err) {
-    partial_(a, d, dv, nq, Q, q0, c, KU, VU, iu, S, m, l, out);
     /* Log-sum-exp merge: M = max over ranks of m; every partial rescaled by exp(m - M). */
     if (a->fn == SUBQ_LEVATT_SOFTMAX) {
       double *M = S; /* QB*KB >= nq is not guaranteed: use lo as scratch for M first */

@@ -3,7 +3,9 @@
  * scores its shard of keys from the codes (subq_quant_scores), and keeps, per query, the
  * running max m, the sum l = sum_j exp(s_j - m) and o = sum_j exp(s_j - m) v^_j; the parts
  * are merged with the log-sum-exp rule: M = max_r m_r, l = sum_r l_r e^{m_r - M},
- * o = sum_r o_r e^{m_r - M}, O = o / l (as in FlashAttention / Flash-Decoding). */
+ * o = sum_r o_r e^{m_r - M}, O = o / l (as in FlashAttention / Flash-Decoding).  With both
+ * quantizers PolarQuant on cuda and no fp16 residual rows, a rank's (m, l, o) is computed
+ * on its GPU in one call (scores, weights and value sums stay on the device). */
 #include <cblas.h>
 
 #include "quant/quant_impl.h"
@@ -57,6 +59,8 @@ static int local_(const subq_quant_t *qk, const subq_qtensor_t *K, const subq_qu
   for (size_t i = 0; i < nq; i++) m[i] = -INFINITY;
   memset(lo, 0, nq * (d + 1) * sizeof(double));
   if (n == 0 || nq == 0) return SUBQ_OK;
+  if (qk->cu && qv->cu && K->nq == n && V->nq == n) /* all on the GPU (src/cuda/quant.cu) */
+    return subq_polar_cuda_attention_(qk, K, qv, V, nq, Q, scale, m, lo);
   float *S = NULL;
   int err = subq_malloc(nq, n * sizeof(float), &S);
   if (!err) err = subq_quant_scores(qk, K, nq, Q, S);

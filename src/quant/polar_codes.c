@@ -258,6 +258,7 @@ static int wsum_fast_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqr
 
 int subq_polar_wsum_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
                      const float *P, size_t ldp, float *O) {
+  if (q->cu) return subq_cuda_polar_wsum(q->cu, t->cu, t->code, t->half, t->nq, nqry, P, ldp, O);
   if (q->up) return wsum_fast_(q, t, nqry, P, ldp, O);
   /* Generic layout: reconstruct each row block by block, then accumulate. */
   const int D = 1 << q->levels, bpb = subq_polar_bpb_(q);

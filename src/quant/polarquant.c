@@ -243,6 +243,8 @@ static int decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) {
  * block of queries (tables for up to QB queries, at most ~16 MiB). */
 static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
                    const float *Qr, float *S, size_t lds) {
+  if (q->cu)
+    return subq_cuda_polar_scores(q->cu, t->cu, t->code, t->half, t->nq, nqry, Qr, S, lds);
   if (q->up) return subq_polar_scores_fast_(q, t, nqry, Qr, S, lds);
   const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q), k1 = q->cbk[0];
   const size_t nb = (size_t)(d / D), tsz = (size_t)(d / 2) * (size_t)k1;
@@ -290,6 +292,71 @@ static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
     }
   }
   subq_free(&T);
+  return SUBQ_OK;
+}
+
+/* The device copy of the set-up quantizer: rotation, codebooks and their cos/sin tables
+ * (src/cuda/quant.cu). */
+int subq_polar_cuda_setup_(subq_quant_t *q) {
+  subq_cuda_polar_desc_t desc;
+  memset(&desc, 0, sizeof desc);
+  desc.dim = q->dim;
+  desc.levels = q->levels;
+  desc.precond = q->precond;
+  desc.signs = q->signs;
+  desc.rot = q->rot;
+  for (int l = 0; l < q->levels; l++) {
+    desc.bits[l] = q->bits[l];
+    desc.cbk[l] = q->cbk[l];
+    desc.cb[l] = q->cb[l];
+    desc.cbcos[l] = q->cbcos[l];
+    desc.cbsin[l] = q->cbsin[l];
+  }
+  SUBQ_CALL(subq_cuda_polar_create(&desc, &q->cu));
+  return SUBQ_OK;
+}
+
+/* encode_ on the device: the same code and radius arrays, from the raw rows X. */
+int subq_polar_cuda_encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t) {
+  const int D = 1 << q->levels, bpb = subq_polar_bpb_(q);
+  const size_t nb = (size_t)(q->dim / D);
+  size_t nblk = 0, nbits = 0;
+  SUBQ_CALL(subq_size_mul(n, nb, &nblk));
+  SUBQ_CALL(subq_size_mul(nblk, (size_t)bpb, &nbits));
+  SUBQ_CALL(subq_qtensor_alloc_(t, nbits, nblk));
+  SUBQ_CALL(subq_cuda_polar_encode(q->cu, n, X, t->code, t->half, &t->cu));
+  for (size_t b = 0; b < nblk; b++)
+    SUBQ_CHECK((t->half[b] & 0x7c00u) != 0x7c00u, SUBQ_ERR_NUMERIC,
+               "row %zu: a block norm exceeds the fp16 range (65504)", b / nb);
+  return SUBQ_OK;
+}
+
+/* The local part of subq_quant_attention on the device (see quant_impl.h). */
+int subq_polar_cuda_attention_(const subq_quant_t *qk, const subq_qtensor_t *K,
+                               const subq_quant_t *qv, const subq_qtensor_t *V, size_t nq,
+                               const float *Q, float scale, double *m, double *lo) {
+  const size_t d = (size_t)qk->dim, w = d + 1;
+  float *Qr = NULL, *O = NULL;
+  double *l = NULL;
+  int err = subq_malloc(nq, d * sizeof(float), &Qr);
+  if (!err) err = subq_malloc(nq, d * sizeof(float), &O);
+  if (!err) err = SUBQ_ALLOC(l, nq);
+  if (!err) {
+    memcpy(Qr, Q, nq * d * sizeof(float));
+    err = subq_quant_rotate(qk, nq, Qr, 0);
+  }
+  if (!err)
+    err = subq_cuda_polar_attention(qk->cu, K->cu, K->code, K->half, qv->cu, V->cu, V->code,
+                                    V->half, K->nq, nq, Qr, scale, m, l, O);
+  if (!err) err = subq_quant_rotate(qv, nq, O, 1); /* back to the original coordinates */
+  for (size_t i = 0; !err && i < nq; i++) {
+    lo[i * w] = l[i];
+    for (size_t c = 0; c < d; c++) lo[i * w + 1 + c] = O[i * d + c];
+  }
+  subq_free(&Qr);
+  subq_free(&O);
+  subq_free(&l);
+  if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
   return SUBQ_OK;
 }
 

@@ -53,6 +53,7 @@ void subq_quant_destroy(subq_quant_t **qp) {
   subq_free(&q->S);
   subq_free(&q->up);
   subq_free(&q->v2);
+  subq_cuda_polar_destroy(&q->cu);
   for (int l = 0; l < SUBQ_POLAR_MAX_LEVELS; l++) {
     subq_free(&q->cb[l]);
     subq_free(&q->cbcos[l]);
@@ -139,6 +140,15 @@ int subq_quant_set_residual(subq_quant_t *q, size_t n) {
   return SUBQ_OK;
 }
 
+int subq_quant_set_device(subq_quant_t *q, subq_device_t dev) {
+  NOT_SET_UP(q);
+  SUBQ_CALL(subq_device_check(dev));
+  SUBQ_CHECK(dev == SUBQ_DEVICE_CPU || q->ops == &subq_quant_ops_polarquant,
+             SUBQ_ERR_UNSUPPORTED, "quantizer %s has no CUDA path (polarquant only)", q->type);
+  q->device = dev;
+  return SUBQ_OK;
+}
+
 static int check_finite_(size_t n, int d, const float *X, const char *what) {
   for (size_t i = 0; i < n; i++)
     for (int j = 0; j < d; j++)
@@ -168,6 +178,7 @@ int subq_quant_setup(subq_quant_t *q, size_t n, const float *X) {
     err = q->ops->setup(q, n, Y);
     subq_free(&Y);
   }
+  if (!err && q->device == SUBQ_DEVICE_CUDA) err = subq_polar_cuda_setup_(q);
   if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
   q->is_setup = 1;
   return SUBQ_OK;
@@ -196,8 +207,12 @@ int subq_quant_encode(const subq_quant_t *q, size_t n, const float *X, subq_qten
   float *Y = NULL;
   int err = subq_malloc(nr * d, sizeof(uint16_t), &t->resid);
   for (size_t i = 0; !err && i < nr * d; i++) t->resid[i] = subq_f2h_(X[t->nq * d + i]);
-  if (!err) err = rotated_copy_(q, t->nq, X, &Y);
-  if (!err) err = q->ops->encode(q, t->nq, Y, t);
+  if (!err && q->cu) {
+    err = subq_polar_cuda_encode_(q, t->nq, X, t); /* preconditioned on the device */
+  } else {
+    if (!err) err = rotated_copy_(q, t->nq, X, &Y);
+    if (!err) err = q->ops->encode(q, t->nq, Y, t);
+  }
   subq_free(&Y);
   if (err) {
     subq_qtensor_destroy(&t);
@@ -284,5 +299,6 @@ void subq_qtensor_destroy(subq_qtensor_t **tp) {
   subq_free(&(*tp)->code);
   subq_free(&(*tp)->half);
   subq_free(&(*tp)->resid);
+  subq_cuda_qcodes_destroy(&(*tp)->cu);
   subq_free(tp);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cuda/subq_cuda.h"
 #include "subq/core.h"
 #include "subq/quant.h"
 
@@ -25,6 +26,7 @@ struct subq_qtensor {
   uint16_t *half;  /* fp16 metadata (radii, scales, zero points, norms) */
   size_t nhalf;
   uint16_t *resid; /* (n - nq) x dim fp16 */
+  subq_cuda_qcodes_t *cu; /* device copy of code/half (encoded on cuda), else NULL */
 };
 
 typedef struct subq_quant_ops {
@@ -65,6 +67,9 @@ struct subq_quant {
   /* PolarQuant tables for attention from the codes (polar_codes.c; NULL: generic path). */
   float *up, *v2;
   int ub;
+  /* Where encode/scores/wsum run (subq_quant_set_device) and the device copy (setup). */
+  subq_device_t device;
+  subq_cuda_polar_t *cu;
 };
 
 #define SUBQ_POLAR_MAX_BLOCK (1 << SUBQ_POLAR_MAX_LEVELS)
@@ -82,6 +87,18 @@ int subq_polar_scores_fast_(const subq_quant_t *q, const subq_qtensor_t *t, size
                             const float *Qr, float *S, size_t lds);
 int subq_polar_wsum_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
                      const float *P, size_t ldp, float *O);
+/* Device path (q->cu): copy the set-up quantizer to the device; encode the nq rows X
+ * (original coordinates) into t with the device's preconditioning and codes. */
+int subq_polar_cuda_setup_(subq_quant_t *q);
+int subq_polar_cuda_encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t);
+/* The local part of subq_quant_attention on the device when qk and qv are polarquant on
+ * cuda and the shard has no fp16 residual rows: m[i] (max of scale q.k), lo[i*(d+1)] (sum
+ * of weights) and lo[i*(d+1) + 1..] (weighted sum of values, original coordinates) for the
+ * nq queries Q, computed by subq_cuda_polar_attention (scores, softmax weights and value
+ * sums on the GPU; only nq (d + 2) numbers come back). */
+int subq_polar_cuda_attention_(const subq_quant_t *qk, const subq_qtensor_t *K,
+                               const subq_quant_t *qv, const subq_qtensor_t *V, size_t nq,
+                               const float *Q, float scale, double *m, double *lo);
 
 /* Preconditioner (precond.c). */
 int subq_precond_setup_(subq_quant_t *q);

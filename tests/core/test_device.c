@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "check.h"
+#include "subq/kde.h"
 #include "subq/lev.h"
+#include "subq/levatt.h"
+#include "subq/quant.h"
 
 int main(int argc, char **argv) {
   if (subq_init(&argc, &argv)) return 1;
@@ -48,6 +51,19 @@ int main(int argc, char **argv) {
     subq_polysketch_destroy(&ps);
     double g = -1;
     CHECK_ERR(subq_bench_device_gemm_rate(0, &g), code, why);
+    subq_quant_t *qz = NULL;
+    CHECK_OK(subq_quant_create("polarquant", 16, &qz));
+    CHECK_ERR(subq_quant_set_device(qz, SUBQ_DEVICE_CUDA), code, why);
+    subq_quant_destroy(&qz);
+    subq_kde_t *kd = NULL;
+    CHECK_OK(subq_kde_create(MPI_COMM_WORLD, SUBQ_KDE_EXACT, &kd));
+    CHECK_ERR(subq_kde_set_device(kd, SUBQ_DEVICE_CUDA), code, why);
+    subq_kde_destroy(&kd);
+    {
+      const subq_levatt_attn_t la = {SUBQ_LEVATT_SOFTMAX, 0, 0, 0, SUBQ_DEVICE_CUDA};
+      double lq[4] = {1, 0, 0, 1}, lo[4];
+      CHECK_ERR(subq_levatt_attend(&la, 2, 2, 2, lq, 0, 2, lq, lq, NULL, lo, NULL), code, why);
+    }
     /* Collective: every rank returns the error of the leverage-score call. */
     subq_dmat_t *K = NULL;
     CHECK_OK(subq_dmat_create(MPI_COMM_WORLD, 40, 4, SUBQ_F64, &K));

@@ -18,17 +18,6 @@ typedef struct {
   size_t n;
 } case_t;
 
-static void shard_(size_t n, size_t *t0, size_t *t1) {
-  int rank, np;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &np);
-  size_t cut[4] = {0, n, n, n};
-  if (np == 2) cut[1] = (size_t)(0.61 * n);
-  if (np == 3) cut[1] = cut[2] = (size_t)(0.37 * n);
-  *t0 = cut[rank];
-  *t1 = cut[rank + 1];
-}
-
 static int make_(const case_t *c, int d, int dv, subq_device_t dev, subq_attn_t **a) {
   int e = subq_attn_create(MPI_COMM_WORLD, c->type, d, dv, a);
   if (!e) e = subq_attn_set_device(*a, dev);
@@ -55,7 +44,7 @@ static double global_rel_(const double *a, const double *b, size_t m) {
 static void run_case_(const case_t *c) {
   const int d = 32, dv = 24;
   size_t t0, t1;
-  shard_(c->n, &t0, &t1);
+  cuda_shard_(c->n, &t0, &t1);
   const size_t nl = t1 - t0, nq = nl * d, nv = nl * dv;
   double *Q = malloc(sizeof(double) * (nq + 1)), *K = malloc(sizeof(double) * (nq + 1)),
          *V = malloc(sizeof(double) * (nv + 1)), *Oc = malloc(sizeof(double) * (nv + 1)),

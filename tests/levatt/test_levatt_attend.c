@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
   subq_init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  subq_levatt_attn_t a = {SUBQ_LEVATT_POLY, 2, 0, 0};
+  subq_levatt_attn_t a = {SUBQ_LEVATT_POLY, 2, 0, 0, SUBQ_DEVICE_CPU};
   for (int causal = 0; causal <= 1; causal++) {
     a.causal = causal;
     a.fn = SUBQ_LEVATT_POLY;
