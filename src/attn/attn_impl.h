@@ -57,6 +57,16 @@ static inline float subq_attn_expf_(float x) {
   return u.f;
 }
 
+/* The softmax row loops (max, exp + sum) compiled for several instruction sets and chosen
+ * when the library is loaded (GCC function multiversioning through ifunc): the library is
+ * built for baseline x86-64 (SSE2, 4 floats a vector) and these loops are the part of the
+ * exact softmax that BLAS does not do; AVX-512 runs them 16 floats a vector. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SUBQ_ATTN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SUBQ_ATTN_SIMD_CLONES
+#endif
+
 /* Host buffers that MPI exchanges: pinned (page-locked) when the operator runs on the
  * device, so uploads from them are real DMA; ordinary memory otherwise. */
 static inline int subq_attn_host_alloc_(const subq_attn_t *a, size_t n, size_t size, void *p) {

@@ -15,7 +15,8 @@ bench_{q,k,v,out_softmax}_n<N>.npy and bench.csv into a temporary directory), th
 on exactly those q, k, v, then subq once more (drift on a shared machine), and reports
 subq's softmax time (the faster of the two subq runs, each the fastest of --subq-reps) over
 PyTorch's (the fastest of --reps after one warm-up), by wall and by process CPU time, and
-the largest difference of PyTorch's output from subq's, relative to max |subq output|.
+the largest difference of PyTorch's output from subq's, relative to max |subq output|;
+also subq's polysketch time from the same runs (PyTorch's time over it).
 Without --subq: --inputs=DIR reads those .npy files as written by `subq polysketch --bench
 --save --out=DIR`, or, without them, q, k, v are N(0, 1) from numpy's default_rng(seed).
 Threads: OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = --threads for subq, torch.set_num_threads
@@ -55,7 +56,7 @@ def ensure_venv(pip_args):
 
 def run_subq(binary, n, d, reps, threads, tmp):
     """One `subq polysketch --bench` at n (f32, 1 rank): (wall s, CPU s) of the exact softmax,
-    the bench.csv row; writes the inputs and subq's softmax output as .npy into tmp."""
+    the bench.csv row (also polysketch's times); writes the inputs and subq's softmax output as .npy into tmp."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     cmd = [binary, "polysketch", "--bench", "--precision=f32", f"--bench-n={n}", f"--d={d}",
            f"--bench-reps={reps}", "--save", f"--out={tmp}"]
@@ -106,7 +107,8 @@ def main():
                                 f"torch_sdpa_cpu_{a.threads}thread_f32.csv")
     rows = ["n,d,threads,reps,t_torch_sdpa_s,cpu_torch_sdpa_s,inputs,"
             "max_rel_diff_vs_subq_softmax,t_subq_softmax_s,cpu_subq_softmax_s,"
-            "subq_over_torch_wall,subq_over_torch_cpu,torch,backend,openblas_coretype"]
+            "subq_over_torch_wall,subq_over_torch_cpu,t_subq_polysketch_s,cpu_subq_polysketch_s,"
+            "torch_over_polysketch_cpu,torch,backend,openblas_coretype"]
     backend = torch.backends.cpu.get_cpu_capability()
     core = os.environ.get("OPENBLAS_CORETYPE", "default")
     print(f"torch {torch.__version__} ({sys.executable}), {torch.get_num_threads()} thread(s), "
@@ -114,10 +116,12 @@ def main():
     tmpdir = tempfile.TemporaryDirectory(prefix="torch_sdpa_") if a.subq else None
     for n in [int(x) for x in a.n.split(",")]:
         src, ref, ts, tsc = "synthetic", None, float("nan"), float("nan")
+        tp, tpc = float("nan"), float("nan")
         idir = a.inputs
         if a.subq:
             idir = os.path.join(tmpdir.name, f"n{n}")
-            ts, tsc, _ = run_subq(a.subq, n, a.d, a.subq_reps, a.threads, idir)
+            ts, tsc, row = run_subq(a.subq, n, a.d, a.subq_reps, a.threads, idir)
+            tp, tpc = float(row["t_polysketch_s"]), float(row["cpu_polysketch_s"])
         qf = os.path.join(idir, f"bench_q_n{n}.npy") if idir else ""
         if qf and os.path.exists(qf):
             q, k, v = (np.load(os.path.join(idir, f"bench_{w}_n{n}.npy")) for w in "qkv")
@@ -131,9 +135,10 @@ def main():
              for x in (q, k, v)]
         o, best, bestc = time_torch(T, a.reps)
         if a.subq:  # again after PyTorch: the faster of the two subq runs
-            ts2, tsc2, _ = run_subq(a.subq, n, a.d, a.subq_reps, a.threads,
-                                    os.path.join(tmpdir.name, f"n{n}b"))
+            ts2, tsc2, row = run_subq(a.subq, n, a.d, a.subq_reps, a.threads,
+                                      os.path.join(tmpdir.name, f"n{n}b"))
             ts, tsc = min(ts, ts2), min(tsc, tsc2)
+            tp, tpc = min(tp, float(row["t_polysketch_s"])), min(tpc, float(row["cpu_polysketch_s"]))
         diff = float("nan")
         if ref is not None:
             o64 = o.view(n, d).double().numpy()
@@ -141,9 +146,11 @@ def main():
         rw, rc = ts / best, tsc / bestc
         print(f"  n={n:6d}  torch {best:9.4f} s wall {bestc:9.4f} s CPU   subq softmax {ts:9.4f} s "
               f"wall {tsc:9.4f} s CPU   subq/torch {rw:6.3f} (wall) {rc:6.3f} (CPU)   inputs={src}  "
-              f"max rel diff {diff:.2e}")
+              f"max rel diff {diff:.2e}   subq polysketch {tpc:.4f} s CPU (torch/polysketch "
+              f"{bestc / tpc:.2f})")
         rows.append(f"{n},{d},{a.threads},{a.reps},{best:.6f},{bestc:.6f},{src},{diff:.3e},"
-                    f"{ts:.6f},{tsc:.6f},{rw:.4f},{rc:.4f},{torch.__version__},{backend},{core}")
+                    f"{ts:.6f},{tsc:.6f},{rw:.4f},{rc:.4f},{tp:.6f},{tpc:.6f},{bestc / tpc:.4f},"
+                    f"{torch.__version__},{backend},{core}")
     with open(out + ".tmp", "w") as f:
         f.write("\n".join(rows) + "\n")
     os.replace(out + ".tmp", out)
