@@ -86,8 +86,9 @@ int subq_attn_set_block(subq_attn_t *a, int b);
  * previous rank the layer-normalised keys and the values of its first block's earlier
  * tokens (h = g0 mod b rows of d + dv values, one MPI_Isend/MPI_Recv pair per edge, forwarded
  * through ranks whose shard is shorter than that), and the block's sketched state is summed
- * by the rank that holds its end, so results equal np = 1 for any shard edges.  On cuda the
- * shard edges must be multiples of b (else SUBQ_ERR_UNSUPPORTED on every rank). */
+ * by the rank that holds its end, so results equal np = 1 for any shard edges.  On cuda an
+ * apply whose shard edges are not all multiples of b runs on the CPU (the device path has
+ * no halo exchange yet; subq_attn_gemm_stats then reports the CPU's gemm calls). */
 int subq_attn_set_mixed(subq_attn_t *a, int mixed);
 /* Where apply runs: SUBQ_DEVICE_CPU (default) or SUBQ_DEVICE_CUDA, the device bound by
  * subq_device_select.  On cuda, softmax and exact polynomial attention stream query x key

@@ -31,6 +31,7 @@ struct subq_attn {
   /* where apply runs; the device context (setup, when cuda) */
   subq_device_t device;
   subq_cuda_attn_t *cu;
+  int host_apply; /* last apply ran on the CPU although cu is set (polysketch_tmpl.h) */
 };
 
 /* exp(x) in single precision for the softmax's arguments x <= 0, written so that a

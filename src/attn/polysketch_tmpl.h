@@ -188,7 +188,6 @@ int FN(subq_attn_sketch_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *
   const size_t b = (size_t)a->block, rr = subq_attn_rr_(r), zn = rr * (size_t)(dv + 1);
   R *Qn = NULL, *Kn = NULL, *A = NULL, *B = NULL, *Z = NULL, *Zl = NULL, *Vh = NULL;
   FN(work_t) w = {0};
-  const int dev = a->cu != NULL;
   /* Global position of the first local token; the mixed variant's halo (see halo_). */
   unsigned long long nme = nl, g0 = 0;
   if (MPI_Exscan(&nme, &g0, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, a->comm) != MPI_SUCCESS)
@@ -196,14 +195,17 @@ int FN(subq_attn_sketch_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *
   if (a->rank == 0) g0 = 0;
   const int halo = a->mixed && a->causal && a->size > 1;
   const size_t h = halo ? (size_t)g0 % b : 0, nk = h + nl;
+  /* The device path has no halo exchange: a mixed apply with a shard edge inside a block
+   * runs on the CPU (every rank, agreed), and its gemm statistics are the CPU's. */
+  int cut = h > 0, anycut = 0;
+  if (a->cu && halo &&
+      MPI_Allreduce(&cut, &anycut, 1, MPI_INT, MPI_MAX, a->comm) != MPI_SUCCESS)
+    return SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the shard-edge flag failed");
+  a->host_apply = a->cu != NULL && anycut;
+  const int dev = a->cu != NULL && !anycut;
   const size_t hn = halo && a->rank < a->size - 1 ? (size_t)(g0 + nl) % b : 0;
   const size_t bl = nk < b ? nk : b;
   int err = SUBQ_OK;
-  if (dev && h > 0)
-    err = SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED,
-                    "mixed polysketch on cuda needs shard edges at multiples of the block "
-                    "size %zu (this rank starts at token %llu); run it on the cpu",
-                    b, (unsigned long long)g0);
   if (!err) err = subq_malloc(nl * (size_t)d + 1, sizeof(R), &Qn);
   if (!err) err = subq_malloc(nk * (size_t)d + 1, sizeof(R), &Kn);
   if (!dev) { /* the device path needs only Qn, Kn on the host */
