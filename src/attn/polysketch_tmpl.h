@@ -205,8 +205,7 @@ int FN(subq_attn_sketch_apply_)(subq_attn_t *a, size_t nl, const R *Q, const R *
   const int dev = a->cu != NULL && !anycut;
   const size_t hn = halo && a->rank < a->size - 1 ? (size_t)(g0 + nl) % b : 0;
   const size_t bl = nk < b ? nk : b;
-  int err = SUBQ_OK;
-  if (!err) err = subq_malloc(nl * (size_t)d + 1, sizeof(R), &Qn);
+  int err = subq_malloc(nl * (size_t)d + 1, sizeof(R), &Qn);
   if (!err) err = subq_malloc(nk * (size_t)d + 1, sizeof(R), &Kn);
   if (!dev) { /* the device path needs only Qn, Kn on the host */
     if (!err) err = subq_malloc(nl * (size_t)r + 1, sizeof(R), &A);
