@@ -71,13 +71,26 @@ def lev_qr(n, d, p):
     return comp, comm, {"Send/Recv (tree)": (lg(p), 8 * d * d), "Bcast": (3, 48 + 16 * d * d)}
 
 
-def polysketch(n, d, dv, r, b, p):
+def polysketch(n, d, dv, r, b, p, mixed=False):
+    """Causal sequence-parallel polysketch (src/attn/polysketch_tmpl.h): Exscan of the shard
+    offset (1 uint64) and of the r(r+1)/2 x (dv+1) state.  mixed: plus one halo message per
+    shard edge from the previous rank, (g0 mod b) x (d + dv) values (b - 1 rows at most,
+    modelled at the mean (b - 1)/2).  Shards >= b: the messages of all edges are concurrent;
+    shards shorter than b: a block spans ceil(b / shard) ranks and its halo is forwarded
+    along them one message after the other.  Mixed diagonal blocks multiply d-dimensional
+    (not r-dimensional) keys."""
     nl = n / p
     rr = r * (r + 1) // 2
-    comp = nl * (8 * d * r + 2 * rr + 4 * rr * (dv + 1) + 2 * b * (r + dv + 1)) / FLOPS
+    kd = d if mixed else r
+    comp = nl * (8 * d * r + 2 * rr + 4 * rr * (dv + 1) + 2 * b * (kd + dv + 1)) / FLOPS
     state = 8 * rr * (dv + 1)
     comm = exscan(8, p) + exscan(state, p)
-    return comp, comm, {"Exscan": (2, 8 + state)}
+    ops = {"Exscan": (2, 8 + state)}
+    if mixed and p > 1:
+        halo = 8 * (b - 1) / 2 * (d + dv)
+        comm += math.ceil(b / nl) * (ALPHA + halo * BETA)
+        ops["Isend+Recv (halo)"] = (2, halo)
+    return comp, comm, ops
 
 
 def softmax_ring(n, d, dv, p):
@@ -97,6 +110,9 @@ CASES = [
      "n = 2^20 tokens, d = dv = 64, r = 32, b = 256"),
     ("polysketch causal (Exscan)", "weak", lambda p: polysketch(4096 * p, 64, 64, 32, 256, p),
      "n = 4096 tokens per rank, d = dv = 64, r = 32"),
+    ("polysketch causal mixed (Exscan + halo)", "strong",
+     lambda p: polysketch(2 ** 20, 64, 64, 32, 256, p, mixed=True),
+     "n = 2^20 tokens, d = dv = 64, r = 32, b = 256"),
     ("exact softmax (ring)", "strong", lambda p: softmax_ring(2 ** 20, 64, 64, p), "n = 2^20 tokens, d = dv = 64"),
     ("exact softmax (ring)", "weak", lambda p: softmax_ring(4096 * p, 64, 64, p), "n = 4096 tokens per rank"),
 ]
@@ -168,26 +184,79 @@ def lev_job_counts(n, d, p, method):
     return best
 
 
+def polysketch_job_counts(n, d, r, blk, p, causal=True, mixed=False, es=8):
+    """Per-rank (messages, bytes_sent) of `subq polysketch` on synthetic tokens (--n, --d;
+    dv = d), data class, max over ranks.  The job runs each attention once (run_attn_:
+    Barrier, the apply, Allreduce of 2 doubles of times), then 3 Allreduces of 2 doubles
+    (relative errors) and 1 of 2 doubles (gemm time).  polysketch: Exscan of the shard size
+    (uint64) and, with more than one rank, Exscan (causal) or Allreduce (non-causal) of the
+    r(r+1)/2 x (d+1) state of es-byte values; mixed causal: rank q sends the next rank the last (g0_q + n_q) mod blk
+    rows (d + d values each, one Isend) and receives g0_q mod blk rows (one Recv, no bytes
+    sent).  Exact polynomial and softmax attention: Allgather of the shard size, then p - 1
+    ring steps of 2 Sendrecv_replace of max-shard x d values (K and V).  Collectives on one
+    rank count calls, no bytes.  Shards: block partition (subq_kvopts_block)."""
+    rr = r * (r + 1) // 2
+    multi = p > 1
+    sizes = [block(n, p, q) for q in range(p)]
+    maxn = max(sizes)
+    best, g0 = (0, 0), 0
+    for q in range(p):
+        nl = sizes[q]
+        msgs = 3 + 3 + 3 + 1                 # Barriers, time / error / gemm Allreduces
+        sent = multi * 16 * 7
+        msgs += 1 + multi                     # polysketch: size Exscan, state Exscan/Allreduce
+        sent += multi * (8 + es * rr * (d + 1))
+        msgs += 2 * (1 + 2 * (p - 1))         # two rings: Allgather, 2 (p-1) Sendrecv_replace
+        sent += multi * 2 * 8 + 2 * (p - 1) * maxn * 2 * d * es
+        if mixed and causal and multi:
+            h = g0 % blk
+            hn = (g0 + nl) % blk if q < p - 1 else 0
+            msgs += (h > 0) + (hn > 0)
+            sent += hn * 2 * d * es
+        g0 += nl
+        best = (max(best[0], msgs), max(best[1], sent))
+    return best
+
+
+def row_model(row):
+    """(messages, bytes_sent) model of a results.csv row, or None for other jobs."""
+    n, d, p = int(row["n"]), int(row["d"]), int(row["ranks"])
+    if row["job"] == "levscores":
+        method = row.get("param.method") or "qr"
+        return method, lev_job_counts(n, d, p, method)
+    if row["job"] == "polysketch":
+        mixed = (row.get("param.mixed") or "0") in ("1", "true", "yes")
+        causal = (row.get("param.causal") or "1") in ("1", "true", "yes")
+        es = 4 if row.get("param.precision") == "f32" else 8
+        desc = f"r={row['r']} b={row['block']}{' mixed' if mixed else ''}{'' if causal else ' non-causal'} " \
+               f"{'f32' if es == 4 else 'f64'}"
+        return desc, polysketch_job_counts(n, d, int(row["r"]), int(row["block"]), p, causal,
+                                           mixed, es)
+    return None
+
+
 def check(paths):
     os.makedirs(OUT, exist_ok=True)
     lines = ["# Measured communication vs the model (per rank, max over ranks)\n",
              "Measured: summary.json \"comm\" (PMPI counters, data class) of each suite row; model: "
-             "`lev_job_counts` in tools/comm_model.py (docs/comm-model.md).  Made by "
-             "`tools/comm_model.py check " + " ".join(paths) + "`.\n",
+             "`lev_job_counts` and `polysketch_job_counts` in tools/comm_model.py "
+             "(docs/comm-model.md).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
              "| run | job | method | n | d | ranks | messages measured | model | bytes sent measured | model | match |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     bad = 0
     for path in paths:
         for row in csv.DictReader(open(path)):
-            if row["job"] != "levscores" or not row.get("comm.bytes_sent_max"):
+            if not row.get("comm.bytes_sent_max"):
                 continue
+            m = row_model(row)
+            if m is None:
+                continue
+            method, (msgs, sent) = m
             n, d, p = int(row["n"]), int(row["d"]), int(row["ranks"])
-            method = row.get("param.method") or "qr"
-            msgs, sent = lev_job_counts(n, d, p, method)
             mm, ms = int(row["comm.messages_max"]), int(row["comm.bytes_sent_max"])
             ok = (mm, ms) == (msgs, sent)
             bad += not ok
-            lines.append(f"| {os.path.basename(os.path.dirname(os.path.dirname(path)))} | levscores | {method} | {n} | {d} | {p} | "
+            lines.append(f"| {os.path.basename(os.path.dirname(os.path.dirname(path)))} | {row['job']} | {method} | {n} | {d} | {p} | "
                          f"{mm} | {msgs} | {ms} | {sent} | {'yes' if ok else 'NO'} |")
     with open(os.path.join(OUT, "measured-vs-model.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -19,7 +19,8 @@
  *                         Z = (Phi_K^{(x)2})^T [V 1] of size r(r+1)/2 x (dv+1) across blocks
  *                         (the r^2 self-tensored features reduced by symmetry: the features
  *                         a_c^2 and sqrt(2) a_c a_e, c < e, have the same inner products).
- *                         "mixed": exact (<q^,k^>^p) inside the diagonal blocks instead.
+ *                         "mixed": exact (<q^,k^>^p) inside the diagonal blocks instead
+ *                         (across shard edges too: subq_attn_set_mixed).
  *                         Linear in n: O(n (b (r + dv) + r^2 dv)).
  * LN is a layer norm without affine parameters and without epsilon: (x - mean)/std, computed
  * on x / max|x| so that huge inputs do not overflow; a constant vector maps to 0.
@@ -32,9 +33,9 @@
  * rank order (rank 0 the first tokens); ranges may be empty.  Softmax and exact polynomial
  * attention pass the K, V shards around a ring (MPI_Sendrecv_replace) and merge the
  * per-shard partial results by log-sum-exp (resp. sums); polysketch computes each rank's
- * state, an exclusive prefix sum over ranks (MPI_Exscan) and then the local outputs.  The
- * result does not depend on the number of ranks beyond rounding (mixed: see
- * subq_attn_set_mixed).
+ * state, an exclusive prefix sum over ranks (MPI_Exscan) and then the local outputs (mixed:
+ * plus one halo message per shard edge, subq_attn_set_mixed).  The result does not depend
+ * on the number of ranks beyond rounding.
  */
 #ifndef SUBQ_ATTN_H
 #define SUBQ_ATTN_H
@@ -79,9 +80,15 @@ int subq_attn_set_sketch(subq_attn_t *a, subq_sketch_type_t type, int r, uint64_
 /* Block size b >= 1: keys per streamed block (softmax, poly) or tokens per causal block
  * (polysketch). */
 int subq_attn_set_block(subq_attn_t *a, int b);
-/* Polysketch mixed variant (exact polynomial kernel on the diagonal blocks).  With more
- * than one rank, a block split by a rank boundary couples its two parts through the
- * sketched state, so np > 1 equals np = 1 only when the shard edges are multiples of b. */
+/* Polysketch mixed variant (exact polynomial kernel on the diagonal blocks; causal only,
+ * the non-causal operator ignores it).  Sequence-parallel: a block split by a shard edge
+ * still gets the exact kernel for all its causal pairs: each rank receives from the
+ * previous rank the layer-normalised keys and the values of its first block's earlier
+ * tokens (h = g0 mod b rows of d + dv values, one MPI_Isend/MPI_Recv pair per edge, forwarded
+ * through ranks whose shard is shorter than that), and the block's sketched state is summed
+ * by the rank that holds its end, so results equal np = 1 for any shard edges.  On cuda an
+ * apply whose shard edges are not all multiples of b runs on the CPU (the device path has
+ * no halo exchange yet; subq_attn_gemm_stats then reports the CPU's gemm calls). */
 int subq_attn_set_mixed(subq_attn_t *a, int mixed);
 /* Where apply runs: SUBQ_DEVICE_CPU (default) or SUBQ_DEVICE_CUDA, the device bound by
  * subq_device_select.  On cuda, softmax and exact polynomial attention stream query x key

@@ -130,11 +130,12 @@ static int check_apply_(const subq_attn_t *a, size_t nl, const void *Q, const vo
     SUBQ_CHECK(a->ready, SUBQ_ERR_ARG, "attention operator is not set up");               \
     SUBQ_CALL(subq_error_agree(a->comm, check_apply_(a, nl, Q, K, V, O)));                \
     a->gemm_flops = a->gemm_s = a->gemm_cpu_s = 0;                                        \
+    a->host_apply = 0;                                                                    \
     if (a->type == SUBQ_ATTN_POLYSKETCH)                                                  \
       SUBQ_CALL(subq_attn_sketch_apply_##SFX(a, nl, Q, K, V, O));                         \
     else                                                                                  \
       SUBQ_CALL(subq_attn_exact_apply_##SFX(a, nl, Q, K, V, O));                          \
-    if (a->cu) subq_cuda_attn_stats(a->cu, &a->gemm_flops, &a->gemm_s);                   \
+    if (a->cu && !a->host_apply) subq_cuda_attn_stats(a->cu, &a->gemm_flops, &a->gemm_s); \
     return SUBQ_OK;                                                                       \
   } while (0)
 

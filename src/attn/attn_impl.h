@@ -31,6 +31,7 @@ struct subq_attn {
   /* where apply runs; the device context (setup, when cuda) */
   subq_device_t device;
   subq_cuda_attn_t *cu;
+  int host_apply; /* last apply ran on the CPU although cu is set (polysketch_tmpl.h) */
 };
 
 /* exp(x) in single precision for the softmax's arguments x <= 0, written so that a
@@ -56,6 +57,16 @@ static inline float subq_attn_expf_(float x) {
   u.i += (int32_t)kf * (1 << 23);
   return u.f;
 }
+
+/* The softmax row loops (max, exp + sum) compiled for several instruction sets and chosen
+ * when the library is loaded (GCC function multiversioning through ifunc): the library is
+ * built for baseline x86-64 (SSE2, 4 floats a vector) and these loops are the part of the
+ * exact softmax that BLAS does not do; AVX-512 runs them 16 floats a vector. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SUBQ_ATTN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SUBQ_ATTN_SIMD_CLONES
+#endif
 
 /* Host buffers that MPI exchanges: pinned (page-locked) when the operator runs on the
  * device, so uploads from them are real DMA; ordinary memory otherwise. */

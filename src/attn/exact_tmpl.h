@@ -43,6 +43,42 @@ static inline size_t FN(visible_)(int causal, size_t qp, size_t kstart, size_t n
   return qp - kstart + 1 < nkb ? qp - kstart + 1 : nkb;
 }
 
+/* Online-softmax update of nqb query rows (positions qp..) over one key block (positions
+ * kp.., nkb keys) whose scaled scores are in S (nqb x nkb): S becomes exp(S - new max) with
+ * the invisible (causal) entries 0, and m, l, acc (rows of dv) are updated as in
+ * FlashAttention Alg. 1 before the P V product adds the block. */
+SUBQ_ATTN_SIMD_CLONES
+static void FN(softmax_rows_)(size_t nqb, size_t nkb, int causal, size_t qp, size_t kp,
+                              int dv, R *S, R *m, R *l, R *acc) {
+  for (size_t i = 0; i < nqb; i++) {
+    R *restrict s = S + i * nkb;
+    const size_t vis = FN(visible_)(causal, qp + i, kp, nkb);
+    if (vis == 0) {
+      memset(s, 0, sizeof(R) * nkb);
+      continue;
+    }
+    R bm = s[0];
+#pragma omp simd reduction(max : bm)
+    for (size_t j = 1; j < vis; j++) bm = s[j] > bm ? s[j] : bm;
+    const R mo = m[i], mn = mo > bm ? mo : bm;
+    const R alpha = EXP(mo - mn); /* 0 when mo = -inf; mn is finite */
+    R sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (size_t j = 0; j < vis; j++) {
+      const R e = EXPV(s[j] - mn);
+      s[j] = e;
+      sum += e;
+    }
+    for (size_t j = vis; j < nkb; j++) s[j] = 0;
+    l[i] = l[i] * alpha + sum;
+    m[i] = mn;
+    if (alpha != 1) {
+      R *ac = acc + i * (size_t)dv;
+      for (int c = 0; c < dv; c++) ac[c] *= alpha;
+    }
+  }
+}
+
 /* Softmax partial result of nq queries (global positions q0..) over one key shard of nk
  * keys (positions k0..): running max m, sum l and unnormalised output acc (nq x dv), as in
  * FlashAttention Alg. 1.  Rows that see no key keep m = -inf, l = 0, acc = 0.
@@ -63,33 +99,8 @@ static void FN(softmax_shard_)(subq_attn_t *a, size_t nq, size_t nk, const R *Q,
       if (causal && k0 + j0 > qlast) break;
       SUBQ_TGEMM(GEMM, a, CblasNoTrans, CblasTrans, nqb, nkb, d, sc, Q + i0 * d, d,
                  K + j0 * d, d, (R)0, S, nkb);
-      for (size_t i = 0; i < nqb; i++) {
-        R *restrict s = S + i * nkb;
-        const size_t vis = FN(visible_)(causal, q0 + i0 + i, k0 + j0, nkb);
-        if (vis == 0) {
-          memset(s, 0, sizeof(R) * nkb);
-          continue;
-        }
-        R bm = s[0];
-#pragma omp simd reduction(max : bm)
-        for (size_t j = 1; j < vis; j++) bm = s[j] > bm ? s[j] : bm;
-        const R mo = m[i0 + i], mn = mo > bm ? mo : bm;
-        const R alpha = EXP(mo - mn); /* 0 when mo = -inf; mn is finite */
-        R sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (size_t j = 0; j < vis; j++) {
-          const R e = EXPV(s[j] - mn);
-          s[j] = e;
-          sum += e;
-        }
-        for (size_t j = vis; j < nkb; j++) s[j] = 0;
-        l[i0 + i] = l[i0 + i] * alpha + sum;
-        m[i0 + i] = mn;
-        if (alpha != 1) {
-          R *ac = acc + (i0 + i) * (size_t)dv;
-          for (int c = 0; c < dv; c++) ac[c] *= alpha;
-        }
-      }
+      FN(softmax_rows_)(nqb, nkb, causal, q0 + i0, k0 + j0, dv, S, m + i0, l + i0,
+                        acc + i0 * (size_t)dv);
       SUBQ_TGEMM(GEMM, a, CblasNoTrans, CblasNoTrans, nqb, dv, nkb, (R)1, S, nkb,
                  V + j0 * dv, dv, (R)1, acc + i0 * dv, dv);
     }

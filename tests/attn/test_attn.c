@@ -34,16 +34,19 @@ static void data_free_(data_t *x) {
   free(x->V);
 }
 
-/* This rank's token range: uneven cuts (np = 3: rank 1 empty), or multiples of `align`. */
-static void shard_(size_t n, int align, size_t *t0, size_t *t1) {
+/* This rank's token range.  cuts 0: uneven (np = 2: 0.73 n; np = 3: 0.4 n, 0.4 n, so rank
+ * 1 is empty); cuts 1: short shards (np = 2: 0.3 n; np = 3: 0.3 n, 0.45 n), so a block of
+ * the mixed variant can straddle two shard edges. */
+static void shard_(size_t n, int cuts, size_t *t0, size_t *t1) {
   int rank, np;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &np);
   size_t cut[4] = {0, n, n, n};
-  if (np == 2) cut[1] = (size_t)(0.73 * n);
-  if (np == 3) cut[1] = cut[2] = (size_t)(0.4 * n);
-  if (align > 1)
-    for (int r = 1; r < np; r++) cut[r] = cut[r] / align * align;
+  if (np == 2) cut[1] = (size_t)((cuts ? 0.3 : 0.73) * n);
+  if (np == 3) {
+    cut[1] = (size_t)((cuts ? 0.3 : 0.4) * n);
+    cut[2] = (size_t)((cuts ? 0.45 : 0.4) * n);
+  }
   *t0 = cut[rank];
   *t1 = cut[rank + 1];
 }
@@ -152,8 +155,8 @@ static void features_(const data_t *x, subq_sketch_type_t sk, int r, int p, doub
   free(tmp);
 }
 
-static void run_case_(subq_attn_type_t t, int causal, int p, int b, subq_sketch_type_t sk,
-                      int r, int mixed, size_t n) {
+static void run_case_cuts_(subq_attn_type_t t, int causal, int p, int b, subq_sketch_type_t sk,
+                           int r, int mixed, size_t n, int cuts) {
   const int d = 8, dv = 5;
   data_t x;
   data_make_(&x, n, d, dv, 1234 + n, 1.0);
@@ -164,7 +167,7 @@ static void run_case_(subq_attn_type_t t, int causal, int p, int b, subq_sketch_
   if (t == SUBQ_ATTN_POLYSKETCH) features_(&x, sk, r, p, FQ, FK);
   reference_(&x, kind, causal, p, b, FQ, FK, r, ref);
   size_t t0, t1;
-  shard_(n, mixed ? b : 1, &t0, &t1);
+  shard_(n, cuts, &t0, &t1);
   const size_t nl = t1 - t0;
   subq_attn_t *a = make_(t, d, dv, causal, p, b, sk, r, mixed);
   double *O = malloc(sizeof(double) * (nl * dv + 1));
@@ -181,9 +184,10 @@ static void run_case_(subq_attn_type_t t, int causal, int p, int b, subq_sketch_
   for (size_t i = 0; i < nl * dv; i++) O[i] = Of[i];
   double ef = max_err_(O, ref, t0, t1, dv);
   if (check_rank_() == 0)
-    printf("  %-10s %-12s causal=%d p=%d b=%-3d r=%-3d mixed=%d n=%-4zu: err %.2e, fp32 %.2e\n",
+    printf("  %-10s %-12s causal=%d p=%d b=%-3d r=%-3d mixed=%d n=%-4zu cuts=%d: err %.2e, "
+           "fp32 %.2e\n",
            subq_attn_type_name(t), t == SUBQ_ATTN_POLYSKETCH ? subq_sketch_type_name(sk) : "-",
-           causal, p, b, r, mixed, n, e, ef);
+           causal, p, b, r, mixed, n, cuts, e, ef);
   CHECK(e <= 1e-10);
   CHECK(ef <= 1e-4);
   subq_attn_destroy(&a);
@@ -196,6 +200,11 @@ static void run_case_(subq_attn_type_t t, int causal, int p, int b, subq_sketch_
   free(FK);
   free(ref);
   data_free_(&x);
+}
+
+static void run_case_(subq_attn_type_t t, int causal, int p, int b, subq_sketch_type_t sk,
+                      int r, int mixed, size_t n) {
+  run_case_cuts_(t, causal, p, b, sk, r, mixed, n, 0);
 }
 
 /* Polysketch vs exact polynomial attention: the relative error falls as r grows, roughly
@@ -328,7 +337,14 @@ int main(int argc, char **argv) {
     run_case_(SUBQ_ATTN_POLYSKETCH, causal, 6, 16, SUBQ_SKETCH_TENSOR, 8, 0, 50);
     run_case_(SUBQ_ATTN_POLYSKETCH, causal, 2, 5, SUBQ_SKETCH_GAUSSIAN, 4, 0, 23);
   }
-  run_case_(SUBQ_ATTN_POLYSKETCH, 1, 4, 10, SUBQ_SKETCH_GAUSSIAN, 8, 1, 50); /* mixed */
+  /* Mixed variant, shard edges inside blocks (np > 1): b = 10 and 16 with cuts 0 (np = 2:
+   * edge at 36; np = 3: edge at 20 behind an empty rank, which forwards the halo); b = 32
+   * with cuts 1 (np = 3: edges at 15 and 22, the first block spans three ranks). */
+  run_case_(SUBQ_ATTN_POLYSKETCH, 1, 4, 10, SUBQ_SKETCH_GAUSSIAN, 8, 1, 50);
+  run_case_(SUBQ_ATTN_POLYSKETCH, 1, 4, 16, SUBQ_SKETCH_SRHT, 8, 1, 50);
+  run_case_cuts_(SUBQ_ATTN_POLYSKETCH, 1, 4, 32, SUBQ_SKETCH_GAUSSIAN, 8, 1, 50, 1);
+  run_case_cuts_(SUBQ_ATTN_POLYSKETCH, 1, 6, 7, SUBQ_SKETCH_TENSOR, 8, 1, 50, 1);
+  run_case_cuts_(SUBQ_ATTN_POLYSKETCH, 1, 4, 16, SUBQ_SKETCH_GAUSSIAN, 8, 0, 50, 1);
   run_case_(SUBQ_ATTN_POLYSKETCH, 1, 4, 4, SUBQ_SKETCH_GAUSSIAN, 8, 0, 1);   /* n = 1 */
   run_case_(SUBQ_ATTN_POLY, 1, 4, 4, 0, 0, 0, 0);                            /* n = 0 */
   test_bad_input_();

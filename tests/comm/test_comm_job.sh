@@ -13,14 +13,5 @@ job = levscores
 data = synthetic:gauss:1001,7
 method = qr | gram
 INI
-for np in 1 2 3 4; do
-  timeout 120 "$MPIEXEC" --oversubscribe -np $np "$SUBQ_BIN" suite --config="$T/c.ini" --plots=0 \
-      --out="$T/run" > /dev/null 2> "$T/e" || { cat "$T/e"; echo "FAIL: suite at np=$np"; exit 1; }
-done
-rows=$(tail -n +2 "$T/run/results.csv" | wc -l)
-[ "$rows" = 8 ] || { echo "FAIL: 8 rows expected, got $rows"; exit 1; }
-SUBQ_COMM_MODEL_OUT="$T" python3 "$SUBQ_SOURCE_DIR/tools/comm_model.py" check "$T/run/results.csv" > "$T/out" 2>&1
-rc=$?
-cat "$T/out"
-[ $rc -eq 0 ] && [ "$(grep -c '| yes |' "$T/out")" = 8 ] || { echo "FAIL: measured != model"; exit 1; }
-echo "test_comm_job: 8 runs match the model"
+. "$SUBQ_SOURCE_DIR/tests/comm/comm_check.sh"
+comm_check test_comm_job levscores 8 1 2 3 4
