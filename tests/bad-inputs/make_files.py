@@ -65,6 +65,7 @@ def make_npy():
     w("npy/int64.npy", npy("<i8", (10, 3), struct.pack("<30q", *range(30))))
     w("npy/fortran_2d.npy", npy("<f8", (10, 3), f8(GOOD), fortran=True))
     w("npy/zero_rows.npy", npy("<f8", (0, 3), b""))
+    w("npy/three_d.npy", npy("<f8", (2, 3, 4), f8([0.5 * i for i in range(24)])))
     w("npy/zero_d.npy", npy("<f8", (), f8([1.0]), header="{'descr': '<f8', 'fortran_order': False, 'shape': (), }"))
     nan = list(GOOD)
     nan[1] = float("nan")  # row 0: rank 0
