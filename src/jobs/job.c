@@ -85,11 +85,22 @@ static int merge_specs_(const subq_job_t *job, subq_opt_spec_t **out) {
   return SUBQ_OK;
 }
 
+/* subq_opts_parse, then the whole config file (subq_job_check_config) when one is given. */
+static int parse_opts_(const subq_opt_spec_t *specs, const subq_job_t *job, int argc,
+                       char **argv, subq_opts_t **o) {
+  SUBQ_CALL(subq_opts_parse(specs, job->name, argc, argv, o));
+  const char *cfg = NULL;
+  int err = subq_opts_has(*o, "config") ? subq_opts_string(*o, "config", &cfg) : 0;
+  if (!err && cfg) err = subq_job_check_config(cfg);
+  if (err) subq_opts_destroy(o);
+  return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : 0;
+}
+
 int subq_job_check_args(const subq_job_t *job, int argc, char **argv) {
   subq_opt_spec_t *specs = NULL;
   subq_opts_t *o = NULL;
   SUBQ_CALL(merge_specs_(job, &specs));
-  int err = subq_opts_parse(specs, job->name, argc, argv, &o);
+  int err = parse_opts_(specs, job, argc, argv, &o);
   subq_opts_destroy(&o);
   free(specs);
   return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : 0;
@@ -264,7 +275,7 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
                     size_t cap) {
   int err = merge_specs_(job, specs);
   subq_opts_t *o = NULL;
-  if (!err) err = subq_opts_parse(*specs, job->name, argc, argv, &o);
+  if (!err) err = parse_opts_(*specs, job, argc, argv, &o);
   ctx->opts = o;
   SUBQ_CALL(subq_error_agree(comm, err));
   if (subq_opts_help_requested(o)) return SUBQ_OK;

@@ -69,6 +69,14 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
  * Errors: as subq_opts_parse. */
 int subq_job_check_args(const subq_job_t *job, int argc, char **argv);
 
+/* Check every section and key of the config file at path: a section is [common], [suite],
+ * [sweep.<name>] or a registered job; a key at top level or in [common] is an option of
+ * at least one job; a key in [<job>] is an option of that job (or a common option).
+ * Called by subq_job_execute and subq_job_check_args after the options were parsed (which
+ * reports I/O and syntax errors).  Not collective (every rank reads the same file).
+ * Errors: SUBQ_ERR_ARG naming the file, the section and the key. */
+int subq_job_check_config(const char *path);
+
 /* Collective: add the "comm" object (this job's counted communication d, max and sum
  * over ranks) to ctx->summary on rank 0 (src/jobs/job_comm.c).  Errors: SUBQ_ERR_MPI,
  * SUBQ_ERR_MEM. */
