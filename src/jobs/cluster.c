@@ -60,13 +60,17 @@ static int run_(subq_job_ctx_t *ctx) {
   e = subq_error_agree(ctx->comm, e);
   double t0 = subq_wtime(), t = 0;
   if (!e) e = subq_kde_setup(o, X);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 1, 4, ctx->t_start);
   if (!e) e = subq_kde_query_points(o, 1.0, deg, &dev);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 2, 4, ctx->t_start);
   if (!e) e = subq_kde_tree_create(o, X, (size_t)leaf, &T);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 3, 4, ctx->t_start);
   subq_cluster_stats_t st;
   if (!e) e = subq_local_cluster(T, X, &a.kernel, deg, (size_t)sv, (size_t)w, (size_t)steps,
                                  ctx->seed, (size_t)msz, mem, &st);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t);
   if (!e) e = subq_job_phase(ctx, "cluster", t);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 4, 4, ctx->t_start);
   if (!e && Lab) {
     e = subq_dist_gather_vec(ctx->comm, X->n, (const double *)Lab->data, 0, lab);
   }

@@ -52,6 +52,13 @@ int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
   return SUBQ_OK;
 }
 
+void subq_job_progress(const subq_job_ctx_t *ctx, const char *what, double done, double total,
+                       double t0) {
+  char label[160];
+  snprintf(label, sizeof label, "%s %s", ctx->job ? ctx->job : "job", what);
+  subq_progress(label, done, total, t0);
+}
+
 void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...) {
   size_t L = strlen(ctx->table);
   if (L + 1 >= sizeof ctx->table) return;
@@ -332,6 +339,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   char out[2048] = "", stage[2048] = "";
   subq_opt_spec_t *specs = NULL;
   ctx->comm = comm;
+  ctx->job = job->name;
   MPI_Comm_rank(comm, &ctx->rank);
   MPI_Comm_size(comm, &ctx->size);
   ctx->nthreads = omp_get_max_threads();
@@ -354,6 +362,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   subq_comm_counters_t c0, c1, dc;
   subq_comm_snapshot(&c0);
   double t0 = subq_wtime();
+  ctx->t_start = t0;
   err = subq_error_agree(comm, fault_(ctx, "start")); /* control communication */
   if (!err) err = job->run(ctx);
   subq_comm_snapshot(&c1);

@@ -33,6 +33,8 @@ typedef struct subq_job_ctx {
    * (a phase recorded by subq_job_phase, or "start" / "commit"); -1 when not set. */
   int fault_rank;
   char fault_phase[32];
+  const char *job;            /* the job's name, for progress lines */
+  double t_start;             /* subq_wtime() when run() was called */
 } subq_job_ctx_t;
 
 typedef struct {
@@ -51,6 +53,12 @@ const subq_job_t *subq_job_at(int i);
 /* Collective: record a phase as the max over ranks of local seconds `t`.  Agrees on an
  * injected fault (--fault=RANK:NAME): every rank returns its error. */
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t);
+/* Progress with ETA on rank 0 (subq_progress: shown when stderr is a terminal or with
+ * --progress), labelled "<job> <what>": done of total units of an outer loop or of a
+ * job's steps, timed from t0 (subq_wtime(); ctx->t_start for a job's steps).  Not
+ * collective; cheap (throttled to two lines a second). */
+void subq_job_progress(const subq_job_ctx_t *ctx, const char *what, double done, double total,
+                       double t0);
 /* Append one "key  value" line to the human table (rank 0). */
 void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -60,11 +60,14 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_set_seed(o, ctx->seed);
   if (!e) e = subq_kde_setup(o, X);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_setup);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 1, 5, ctx->t_start);
   if (!e) e = subq_kernel_lra(X, &a.kernel, o, (size_t)k, (size_t)s, ctx->seed, V, &st);
   if (!e) cpu_lra = subq_kde_job_cpu_sum(ctx->comm, c0);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 2, 5, ctx->t_start);
   c0 = subq_kde_job_cpu();
   if (!e && do_unif) e = subq_kernel_lra(X, &a.kernel, NULL, (size_t)k, (size_t)s, ctx->seed, U, &su);
   if (!e) cpu_unif = subq_kde_job_cpu_sum(ctx->comm, c0);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 3, 5, ctx->t_start);
   if (!e) e = subq_job_phase(ctx, "kde-setup", t_setup);
   if (!e) e = subq_job_phase(ctx, "lra", st.time_s);
   if (!e) e = subq_job_phase(ctx, "uniform", su.time_s);
@@ -85,6 +88,7 @@ static int run_(subq_job_ctx_t *ctx) {
                                         &uerr, NULL, &uerr_se, NULL);
   }
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_err);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 4, 5, ctx->t_start);
   t0 = subq_wtime();
   c0 = subq_kde_job_cpu();
   if (!e && do_dense && scalapack)
@@ -95,6 +99,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e && do_dense) nrm = dnrm;
   if (!e) cpu_dense = subq_kde_job_cpu_sum(ctx->comm, c0);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 5, 5, ctx->t_start);
   if (!e) e = subq_job_phase(ctx, "error", t_err);
   if (!e) e = subq_job_phase(ctx, "dense", t_dense);
   double mem = subq_kde_job_peak_mem(ctx->comm);
