@@ -13,8 +13,7 @@ static const subq_opt_spec_t opts_[] = {
     {"walks", SUBQ_OPT_INT, "2000", "", "random walks from the seed", NULL, 1, 1e8},
     {"steps", SUBQ_OPT_INT, "3", "", "steps per walk", NULL, 1, 1e4},
     {"max-size", SUBQ_OPT_INT, "1000", "vertices", "largest cluster considered by the sweep", NULL, 1, 1e8},
-    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for degrees and the walk tree", "exact|sampling|hbe", 0, 0},
-    {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9},
+    SUBQ_KDE_JOB_ORACLE_OPTS("degrees and the walk tree"),
     {"leaf", SUBQ_OPT_INT, "32", "points", "leaf size of the KDE tree", NULL, 1, 1e9},
     {"labels", SUBQ_OPT_STRING, "", "", "optional n x 1 data spec of class labels for the purity check", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};

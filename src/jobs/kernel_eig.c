@@ -55,8 +55,7 @@ static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"columns", SUBQ_OPT_INT, "50", "columns", "sampled columns per matvec m (n m kernel evaluations each)", NULL, 1, 1e7},
     {"iters", SUBQ_OPT_INT, "10", "", "power iterations", NULL, 1, 1e5},
-    {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: 16 n^2 / ranks bytes per rank)", NULL, 0, 46340},
-    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, pdsyevd) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
+    SUBQ_KDE_JOB_DENSE_OPTS("16", "pdsyevd"),
     {"check-rows", SUBQ_OPT_INT, "500", "rows", "rows sampled for the residual check when n > --dense-max", NULL, 2, 1e6},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 

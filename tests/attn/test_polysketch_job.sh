@@ -2,11 +2,7 @@
 # subq polysketch as a user runs it: the committed KV dump at np = 1 and 3 (same errors:
 # sequence parallelism does not change the result), synthetic tokens with --save (the
 # saved arrays have shape n x d), and bad options (odd p, r = 0) failing on every rank.
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout $((120 * ${SUBQ_TIME_SCALE:-1})) "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../common/script_lib.sh"
 KV="$SUBQ_SOURCE_DIR/data/kv/smollm2-135m-gpl3"
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
@@ -50,5 +46,4 @@ timeout $((60 * ${SUBQ_TIME_SCALE:-1})) "$SUBQ_BIN" polysketch --n=100 --r=0 --o
 [ $? -ne 0 ]; ok $? "r = 0 exits non-zero"
 [ ! -e "$T/bad2/summary.json" ]; ok $? "failed run leaves no summary.json"
 
-echo "test_polysketch_job: $n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_polysketch_job

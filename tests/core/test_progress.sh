@@ -4,11 +4,7 @@
 # --progress and stderr a file (not a terminal), prints its final progress line
 # "<job> <what>: 100.0%  elapsed ...  eta ..." on rank 0 only (one such line per loop, not
 # one per rank), and without --progress prints none.
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout $((120 * ${SUBQ_TIME_SCALE:-1})) "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../common/script_lib.sh"
 KV="$(dirname "$0")/../bad-inputs/files/kv/ok"
 G=synthetic:gauss:120,4,7
 # job | label of its final progress line | arguments
@@ -44,5 +40,4 @@ mpi 2 "$SUBQ_BIN" kde --data=$G --queries=10 --out="$T/quiet" > /dev/null 2> "$T
 ok $? "kde without --progress exits 0"
 ! grep -q "% *elapsed" "$T/quiet.err"
 ok $? "no progress lines without --progress when stderr is not a terminal"
-echo "test_progress: $n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_progress

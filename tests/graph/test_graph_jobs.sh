@@ -5,12 +5,7 @@
 # tolerance on the exact Laplacian and matches the dense solve, and bad input (eps out of
 # range, a tiny bandwidth that disconnects the graph) fails on every rank with a message
 # naming the cause and leaves no summary.json.
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+. "$(dirname "$0")/../common/script_lib.sh"
 DATA=synthetic:gauss:300,4,7
 SP=(--data=$DATA --eps=0.5 --oversample=2 --k=4 --vectors=8 --estimator=exact --leaf=8)
 
@@ -69,4 +64,4 @@ mpi 2 "$SUBQ_BIN" cluster --data=$DATA --seed-vertex=300 --out="$T/bad4" > "$T/e
 [ $? -ne 0 ] && grep -q "seed-vertex=300 out of range" "$T/eb4" && [ ! -e "$T/bad4/summary.json" ]; ok $? "seed vertex out of range fails"
 
 echo "$n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_graph_jobs

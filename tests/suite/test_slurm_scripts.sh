@@ -3,10 +3,7 @@
 # with the SLURM_* variables Slurm would set) and `srun` (maps --ntasks to mpirun -np), so
 # the scripts cannot rot.  Each study's real config is checked (every entry's options
 # against its job, nothing run); the runs use a tiny config (STUDY_CONFIG) at RANKS="1 2".
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../common/script_lib.sh"
 mkdir -p "$T/bin"
 cat > "$T/bin/srun" <<SH
 #!/usr/bin/env bash
@@ -75,5 +72,4 @@ if command -v gnuplot > /dev/null; then
   grep -q "oversubscribed" "$T/res-mpirun/tiny/m/plots/tinyp-strong.gp" || [ "$(getconf _NPROCESSORS_ONLN)" -ge 3 ]
   ok $? "3 ranks on fewer cores: oversubscribed runs are marked in the plot"
 fi
-echo "test_slurm_scripts: $n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_slurm_scripts
