@@ -1,42 +1,86 @@
 #!/usr/bin/env bash
 # --progress on every long-running job (design.md: "long phases show progress with an ETA
-# on stderr ... or with --progress"): each job below, run at np = 2 on a tiny input with
-# --progress and stderr a file (not a terminal), prints its final progress line
-# "<job> <what>: 100.0%  elapsed ...  eta ..." on rank 0 only (one such line per loop, not
-# one per rank), and without --progress prints none.
+# on stderr ... or with --progress").  One `subq suite` at np = 2 (one launch: cheap under
+# the sanitizers) runs each job below on a tiny input with [common] progress = 1 and
+# stderr a file (not a terminal); each job's outer loop must print its final progress line
+# "<job> <what>: 100.0%  elapsed Ts  eta Ts" exactly once (rank 0 only, not once per
+# rank).  (Sweeps run the second variant of polysketch and levattn: a [job] section
+# applies to the job's sweeps too.)  Without --progress a job prints no progress line.
 . "$(dirname "$0")/../common/script_lib.sh"
-KV="$(dirname "$0")/../bad-inputs/files/kv/ok"
+KV="$(cd "$(dirname "$0")/../bad-inputs/files/kv/ok" && pwd)"
 G=synthetic:gauss:120,4,7
-# job | label of its final progress line | arguments
-cases=(
-  "levscores|levscores steps (load, factor, score, write)|--data=$G"
-  "polysketch|polysketch steps (load, polysketch, exact poly, exact softmax)|--n=64 --d=8 --r=4 --block=16"
-  "polysketch|polysketch bench sizes|--bench --bench-n=64,128 --d=8 --r=4 --block=16 --bench-reps=1"
-  "levattn|levattn kv heads|--kv=$KV"
-  "levattn|levattn synthetic sizes|--synthetic=64,128 --synthetic-d=4"
-  "kde|kde steps (exact, setup, query)|--data=$G --queries=10"
-  "kernel-lra|kernel-lra steps (kde-setup, lra, uniform, error, dense)|--data=$G --rank=3 --samples=20"
-  "kernel-eig|kernel-eig steps (power, dense, check)|--data=$G --columns=20 --iters=4"
-  "sparsify|sparsify steps (sparsify, slepc, exact-check, dense)|--data=$G --k=3 --vectors=4 --estimator=exact --leaf=8"
-  "kernel-solve|kernel-solve steps (sparsify, solve-sparsifier, solve-precond, dense)|--data=$G --estimator=exact --leaf=8"
-  "cluster|cluster steps (kde-setup, degrees, kde-tree, walks)|--data=$G --walks=20 --max-size=30"
-)
-i=0
-for c in "${cases[@]}"; do
-  IFS='|' read -r job label args <<< "$c"
-  i=$((i + 1))
-  # shellcheck disable=SC2086
-  mpi 2 "$SUBQ_BIN" "$job" $args --progress --out="$T/o$i" > "$T/out$i" 2> "$T/err$i"
-  ok $? "$job $args --progress exits 0 ($(tail -3 "$T/err$i" | tr '\n' ' '))"
-  k=$(grep -c -F "$label: 100.0%" "$T/err$i")
-  ok $(( k == 1 ? 0 : 1 )) "$job: one final progress line '$label: 100.0%' on stderr, got $k"
-  grep -F "$label: " "$T/err$i" | grep -v -q -E ': +[0-9.]+%  elapsed [0-9.]+s  eta [0-9.]+s$'
-  ok $(( ! $? )) "$job: progress lines have the form '<label>: P%  elapsed Ts  eta Ts'"
-  grep -F "$label: " "$T/err$i" | grep -q -E '^.*: +[0-9.]+%  elapsed [0-9.]+s  eta [0-9.]+s$' 
-  ok $? "$job: a progress line is there"
+cat > "$T/p.ini" <<INI
+[common]
+progress = 1
+[suite]
+jobs = levscores, polysketch, ps-bench, la-kv, la-synth, kde, kernel-lra, kernel-eig, sparsify, kernel-solve, cluster
+[levscores]
+data = $G
+[polysketch]
+n = 64
+d = 8
+r = 4
+block = 16
+[sweep.ps-bench]
+job = polysketch
+bench = 1
+bench-n = 64,128
+bench-reps = 1
+d = 8
+r = 4
+block = 16
+[sweep.la-kv]
+job = levattn
+kv = $KV
+[sweep.la-synth]
+job = levattn
+synthetic = 64,128
+synthetic-d = 4
+[kde]
+data = $G
+queries = 10
+[kernel-lra]
+data = $G
+rank = 3
+samples = 20
+[kernel-eig]
+data = $G
+columns = 20
+iters = 4
+[sparsify]
+data = $G
+k = 3
+vectors = 4
+estimator = exact
+leaf = 8
+[kernel-solve]
+data = $G
+estimator = exact
+leaf = 8
+[cluster]
+data = $G
+walks = 20
+max-size = 30
+INI
+mpi 2 "$SUBQ_BIN" suite --config="$T/p.ini" --out="$T/s" --plots=0 > "$T/out" 2> "$T/err"
+ok $? "the suite of every job with progress = 1 exits 0 ($(tail -3 "$T/err" | tr '\n' ' '))"
+for label in "levscores steps (load, factor, score, write)" \
+    "polysketch steps (load, polysketch, exact poly, exact softmax)" "polysketch bench sizes" \
+    "levattn kv heads" "levattn synthetic sizes" "kde steps (exact, setup, query)" \
+    "kernel-lra steps (kde-setup, lra, uniform, error, dense)" \
+    "kernel-eig steps (power, dense, check)" \
+    "sparsify steps (sparsify, slepc, exact-check, dense)" \
+    "kernel-solve steps (sparsify, solve-sparsifier, solve-precond, dense)" \
+    "cluster steps (kde-setup, degrees, kde-tree, walks)"; do
+  k=$(grep -c -F "$label: 100.0%" "$T/err")
+  ok $(( k == 1 ? 0 : 1 )) "one final progress line '$label: 100.0%' on stderr, got $k"
 done
+# Every progress line has the form "<label>: P%  elapsed Ts  eta Ts".
+grep -E "^[a-z-]+ [^:]*: +[0-9.]+%" "$T/err" > "$T/lines"
+[ -s "$T/lines" ] && ! grep -v -q -E ': +[0-9.]+%  elapsed [0-9.]+s  eta [0-9.]+s$' "$T/lines"
+ok $? "progress lines have the form '<label>: P%  elapsed Ts  eta Ts'"
 # Without --progress (stderr not a terminal): no progress lines.
-mpi 2 "$SUBQ_BIN" kde --data=$G --queries=10 --out="$T/quiet" > /dev/null 2> "$T/quiet.err"
+mpi 1 "$SUBQ_BIN" kde --data=$G --queries=10 --out="$T/quiet" > /dev/null 2> "$T/quiet.err"
 ok $? "kde without --progress exits 0"
 ! grep -q "% *elapsed" "$T/quiet.err"
 ok $? "no progress lines without --progress when stderr is not a terminal"
