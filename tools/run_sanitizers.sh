@@ -5,6 +5,10 @@
 # corpus are skipped).  Leaks are errors;
 # tests/sanitizers/lsan.supp suppresses Open MPI's (and its runtime's) one-time globals
 # only.  Any UB report aborts the process (halt_on_error), so it fails its test.
+# The sanitized build gives every test SUBQ_TEST_QUICK=1 (tests/CMakeLists.txt): the
+# heaviest tests run smaller there (fewer rank counts or fault phases, fewer rows; each
+# source file stays covered), and ctest starts the longest tests first (COST).  Times
+# before and after: results/ci/sanitizer-times.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh

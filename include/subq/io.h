@@ -86,7 +86,8 @@ int subq_npy_write(const char *path, subq_dtype_t dtype, int ndim, const size_t 
  * digits     scikit-learn's digits.csv.gz (python3-sklearn; $SUBQ_DIGITS_PATH overrides
  *            the search): 1797 rows of the 64 feature columns (8x8 images, values 0..16);
  *            the file's last column, the class label, is dropped.
- * npy:PATH   a .npy file (see above); rows = shape[0], cols = prod(shape[1:]).
+ * npy:PATH   a .npy file (see above), 2-D (rows, cols) or 1-D (rows, one column); an
+ *            array of 3 or more dimensions is refused (SUBQ_ERR_FORMAT naming the shape).
  * idx:PATH   an IDX file of unsigned bytes (LeCun's MNIST format, plain or gzip);
  *            rows = dims[0], cols = prod(dims[1:]), values byte/255.
  * csv:PATH   numeric CSV (plain or gzip; no header; blank lines skipped); all columns.

@@ -160,8 +160,9 @@ static int ini_handler_(void *user, const char *section, const char *name, const
     return 1; /* another job's section */
   if (strcmp(name, "config") == 0) return 1;
   snprintf(c->src, sizeof c->src, "from %s [%s]", c->path, section[0] ? section : "top");
-  /* A key in [common] or at top level that this job does not know is ignored; a key in the
-   * job's own section must be known. */
+  /* A key in [common] or at top level that this job does not know is skipped here (another
+   * job reads it; the driver checks that some job does: subq_job_check_config); a key in
+   * the job's own section must be known. */
   if (strcmp(section, c->o->job) != 0 && find_(c->o, name) < 0) return 1;
   c->err = set_(c->o, name, value, c->src);
   return c->err ? 0 : 1;

@@ -26,6 +26,9 @@ void subq_io_atomic_abort(subq_io_atomic_t *a);
  * directory (expected a file)"; anything else (missing, unreadable) is left to the open
  * that follows, which names the system error.  Used by every reader in src/io. */
 int subq_io_check_not_dir(const char *path);
+
+/* The shape of a .npy header as Python writes it, "(2, 3, 4)" or "(5,)", into buf. */
+void subq_io_npy_shape_str(const subq_npy_info_t *info, char *buf, size_t cap);
 /* fopen(path, "rb") after subq_io_check_not_dir.  Errors: SUBQ_ERR_IO naming the path. */
 int subq_io_fopen_read(const char *path, FILE **f);
 

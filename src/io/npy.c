@@ -175,7 +175,7 @@ static int parse_header(const char *path, const char *h, size_t n, subq_npy_info
   return 0;
 }
 
-static void shape_str(const subq_npy_info_t *info, char *buf, size_t cap) {
+void subq_io_npy_shape_str(const subq_npy_info_t *info, char *buf, size_t cap) {
   size_t k = (size_t)snprintf(buf, cap, "(");
   for (int i = 0; i < info->ndim && k < cap; i++)
     k += (size_t)snprintf(buf + k, cap - k, "%zu%s", info->shape[i],
@@ -244,7 +244,7 @@ int subq_npy_info(const char *path, subq_npy_info_t *info) {
   size_t have = (size_t)st.st_size > info->data_offset ? (size_t)st.st_size - info->data_offset : 0;
   if (have != bytes) {
     char sh[256];
-    shape_str(info, sh, sizeof sh);
+    subq_io_npy_shape_str(info, sh, sizeof sh);
     return SUBQ_FAIL(SUBQ_ERR_FORMAT, "'%s': %s: header says shape %s = %zu elements of %zu "
                      "bytes = %zu bytes of data, but the file holds %zu bytes after the "
                      "%zu-byte header", path, have < bytes ? "truncated data" :
@@ -386,7 +386,7 @@ int subq_npy_write(const char *path, subq_dtype_t dtype, int ndim, const size_t 
   SUBQ_CHECK(data || nel == 0, SUBQ_ERR_ARG, "'%s': data is NULL for %zu elements", path, nel);
 
   char sh[256], dict[400];
-  shape_str(&info, sh, sizeof sh);
+  subq_io_npy_shape_str(&info, sh, sizeof sh);
   int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
                     descr[dtype], sh);
   /* Pad with spaces so that magic + version + length + header is a multiple of 64 and

@@ -127,9 +127,17 @@ static int open_file(subq_source_t *s, const char *spec, int kind, const char *p
                "'%s': array is stored in Fortran (column-major) order with %d dimensions; "
                "row reads need C order (save it with numpy.ascontiguousarray)", path,
                s->npy.ndim);
+    /* A data matrix is 2-D (1-D: one column).  Higher ranks are refused rather than
+     * flattened, so a (heads, tokens, dim) tensor is never read as a silent reshape. */
+    if (s->npy.ndim > 2) {
+      char sh[256];
+      subq_io_npy_shape_str(&s->npy, sh, sizeof sh);
+      return SUBQ_FAIL(SUBQ_ERR_FORMAT, "'%s': shape %s is a %d-d array, but a data matrix "
+                       "must be 2-d (rows, cols); reshape it first, e.g. "
+                       "numpy.save(path, a.reshape(a.shape[0], -1))", path, sh, s->npy.ndim);
+    }
     s->rows = s->npy.shape[0];
-    s->cols = 1;
-    for (int i = 1; i < s->npy.ndim; i++) s->cols *= s->npy.shape[i];
+    s->cols = s->npy.ndim == 2 ? s->npy.shape[1] : 1;
     SUBQ_CHECK(s->rows > 0, SUBQ_ERR_FORMAT, "'%s' has 0 rows", path);
   } else if (kind == SRC_IDX) {
     SUBQ_CALL(subq_io_idx_info(path, &s->idx));

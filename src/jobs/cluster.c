@@ -13,8 +13,7 @@ static const subq_opt_spec_t opts_[] = {
     {"walks", SUBQ_OPT_INT, "2000", "", "random walks from the seed", NULL, 1, 1e8},
     {"steps", SUBQ_OPT_INT, "3", "", "steps per walk", NULL, 1, 1e4},
     {"max-size", SUBQ_OPT_INT, "1000", "vertices", "largest cluster considered by the sweep", NULL, 1, 1e8},
-    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for degrees and the walk tree", "exact|sampling|hbe", 0, 0},
-    {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9},
+    SUBQ_KDE_JOB_ORACLE_OPTS("degrees and the walk tree"),
     {"leaf", SUBQ_OPT_INT, "32", "points", "leaf size of the KDE tree", NULL, 1, 1e9},
     {"labels", SUBQ_OPT_STRING, "", "", "optional n x 1 data spec of class labels for the purity check", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
@@ -60,13 +59,17 @@ static int run_(subq_job_ctx_t *ctx) {
   e = subq_error_agree(ctx->comm, e);
   double t0 = subq_wtime(), t = 0;
   if (!e) e = subq_kde_setup(o, X);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 1, 4, ctx->t_start);
   if (!e) e = subq_kde_query_points(o, 1.0, deg, &dev);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 2, 4, ctx->t_start);
   if (!e) e = subq_kde_tree_create(o, X, (size_t)leaf, &T);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 3, 4, ctx->t_start);
   subq_cluster_stats_t st;
   if (!e) e = subq_local_cluster(T, X, &a.kernel, deg, (size_t)sv, (size_t)w, (size_t)steps,
                                  ctx->seed, (size_t)msz, mem, &st);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t);
   if (!e) e = subq_job_phase(ctx, "cluster", t);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, degrees, kde-tree, walks)", 4, 4, ctx->t_start);
   if (!e && Lab) {
     e = subq_dist_gather_vec(ctx->comm, X->n, (const double *)Lab->data, 0, lab);
   }

@@ -53,6 +53,13 @@ int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t) {
   return SUBQ_OK;
 }
 
+void subq_job_progress(const subq_job_ctx_t *ctx, const char *what, double done, double total,
+                       double t0) {
+  char label[160];
+  snprintf(label, sizeof label, "%s %s", ctx->job ? ctx->job : "job", what);
+  subq_progress(label, done, total, t0);
+}
+
 void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...) {
   size_t L = strlen(ctx->table);
   if (L + 1 >= sizeof ctx->table) return;
@@ -86,11 +93,22 @@ static int merge_specs_(const subq_job_t *job, subq_opt_spec_t **out) {
   return SUBQ_OK;
 }
 
+/* subq_opts_parse, then the whole config file (subq_job_check_config) when one is given. */
+static int parse_opts_(const subq_opt_spec_t *specs, const subq_job_t *job, int argc,
+                       char **argv, subq_opts_t **o) {
+  SUBQ_CALL(subq_opts_parse(specs, job->name, argc, argv, o));
+  const char *cfg = NULL;
+  int err = subq_opts_has(*o, "config") ? subq_opts_string(*o, "config", &cfg) : 0;
+  if (!err && cfg) err = subq_job_check_config(cfg);
+  if (err) subq_opts_destroy(o);
+  return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : 0;
+}
+
 int subq_job_check_args(const subq_job_t *job, int argc, char **argv) {
   subq_opt_spec_t *specs = NULL;
   subq_opts_t *o = NULL;
   SUBQ_CALL(merge_specs_(job, &specs));
-  int err = subq_opts_parse(specs, job->name, argc, argv, &o);
+  int err = parse_opts_(specs, job, argc, argv, &o);
   subq_opts_destroy(&o);
   free(specs);
   return err ? subq_error_trace(err, __FILE__, __LINE__, __func__) : 0;
@@ -265,7 +283,7 @@ static int prepare_(MPI_Comm comm, const subq_job_t *job, int argc, char **argv,
                     size_t cap) {
   int err = merge_specs_(job, specs);
   subq_opts_t *o = NULL;
-  if (!err) err = subq_opts_parse(*specs, job->name, argc, argv, &o);
+  if (!err) err = parse_opts_(*specs, job, argc, argv, &o);
   ctx->opts = o;
   SUBQ_CALL(subq_error_agree(comm, err));
   if (subq_opts_help_requested(o)) return SUBQ_OK;
@@ -322,6 +340,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   char out[2048] = "", stage[2048] = "";
   subq_opt_spec_t *specs = NULL;
   ctx->comm = comm;
+  ctx->job = job->name;
   MPI_Comm_rank(comm, &ctx->rank);
   MPI_Comm_size(comm, &ctx->size);
   ctx->nthreads = omp_get_max_threads();
@@ -344,6 +363,7 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
   subq_comm_counters_t c0, c1, dc;
   subq_comm_snapshot(&c0);
   double t0 = subq_wtime();
+  ctx->t_start = t0;
   err = subq_error_agree(comm, fault_(ctx, "start")); /* control communication */
   if (!err) err = job->run(ctx);
   subq_comm_snapshot(&c1);

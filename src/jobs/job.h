@@ -33,6 +33,8 @@ typedef struct subq_job_ctx {
    * (a phase recorded by subq_job_phase, or "start" / "commit"); -1 when not set. */
   int fault_rank;
   char fault_phase[32];
+  const char *job;            /* the job's name, for progress lines */
+  double t_start;             /* subq_wtime() when run() was called */
 } subq_job_ctx_t;
 
 typedef struct {
@@ -51,6 +53,12 @@ const subq_job_t *subq_job_at(int i);
 /* Collective: record a phase as the max over ranks of local seconds `t`.  Agrees on an
  * injected fault (--fault=RANK:NAME): every rank returns its error. */
 int subq_job_phase(subq_job_ctx_t *ctx, const char *name, double t);
+/* Progress with ETA on rank 0 (subq_progress: shown when stderr is a terminal or with
+ * --progress), labelled "<job> <what>": done of total units of an outer loop or of a
+ * job's steps, timed from t0 (subq_wtime(); ctx->t_start for a job's steps).  Not
+ * collective; cheap (throttled to two lines a second). */
+void subq_job_progress(const subq_job_ctx_t *ctx, const char *what, double done, double total,
+                       double t0);
 /* Append one "key  value" line to the human table (rank 0). */
 void subq_job_table(subq_job_ctx_t *ctx, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -68,6 +76,14 @@ int subq_job_execute(MPI_Comm comm, const subq_job_t *job, int argc, char **argv
  * discard the result: checks a suite entry before anything runs.  Not collective.
  * Errors: as subq_opts_parse. */
 int subq_job_check_args(const subq_job_t *job, int argc, char **argv);
+
+/* Check every section and key of the config file at path: a section is [common], [suite],
+ * [sweep.<name>] or a registered job; a key at top level or in [common] is an option of
+ * at least one job; a key in [<job>] is an option of that job (or a common option).
+ * Called by subq_job_execute and subq_job_check_args after the options were parsed (which
+ * reports I/O and syntax errors).  Not collective (every rank reads the same file).
+ * Errors: SUBQ_ERR_ARG naming the file, the section and the key. */
+int subq_job_check_config(const char *path);
 
 /* Collective: add the "comm" object (this job's counted communication d, max and sum
  * over ranks) to ctx->summary on rank 0 (src/jobs/job_comm.c).  Errors: SUBQ_ERR_MPI,

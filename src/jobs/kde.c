@@ -58,6 +58,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_setup(ex, X);
   if (!e) e = subq_kde_query(ex, Y, (size_t)q, vex, &ev_ex);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_ex);
+  if (!e) subq_job_progress(ctx, "steps (exact, setup, query)", 1, 3, ctx->t_start);
   for (long i = 0; !e && i < q; i++) /* vex is replicated: every rank decides alike */
     if (!(vex[i] > 0))
       e = SUBQ_FAIL(SUBQ_ERR_ARG,
@@ -74,9 +75,11 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_set_device(ap, ctx->device); /* used only by an exact fallback */
   if (!e) e = subq_kde_setup(ap, X);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_setup);
+  if (!e) subq_job_progress(ctx, "steps (exact, setup, query)", 2, 3, ctx->t_start);
   t0 = subq_wtime();
   if (!e) e = subq_kde_query(ap, Y, (size_t)q, vap, &ev_ap);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_ap);
+  if (!e) subq_job_progress(ctx, "steps (exact, setup, query)", 3, 3, ctx->t_start);
   if (!e) e = subq_job_phase(ctx, "exact", t_ex);
   if (!e) e = subq_job_phase(ctx, "setup", t_setup);
   if (!e) e = subq_job_phase(ctx, "query", t_ap);

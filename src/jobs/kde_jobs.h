@@ -18,6 +18,20 @@
    "kernel bandwidth h > 0; 0 = median-distance heuristic (a median pair gets k = 1/e)", NULL, 0, 1e300}, \
   {"bw-pairs", SUBQ_OPT_INT, "2000", "pairs", "random pairs for the median-distance heuristic", NULL, 1, 1e7}
 
+/* The KDE oracle options of the jobs built on one (kernel-lra, sparsify, kernel-solve,
+ * cluster); purpose ends "KDE oracle for ..." in --help. */
+#define SUBQ_KDE_JOB_ORACLE_OPTS(purpose)                                                    \
+  {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for " purpose, "exact|sampling|hbe", 0, 0}, \
+  {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9}
+#define SUBQ_KDE_JOB_GROUPS_OPT                                                              \
+  {"kde-groups", SUBQ_OPT_INT, "1", "", "KDE groups (median of means)", NULL, 1, 4096}
+
+/* The dense ScaLAPACK / LAPACK reference options (kernel-lra, kernel-eig): bytes is the
+ * per-rank memory factor of n^2 / ranks, routine the ScaLAPACK eigensolver. */
+#define SUBQ_KDE_JOB_DENSE_OPTS(bytes, routine)                                               \
+  {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: " bytes " n^2 / ranks bytes per rank)", NULL, 0, 46340}, \
+  {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, " routine ") | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0}
+
 typedef struct {
   const char *data;
   subq_kernel_t kernel;

@@ -55,8 +55,7 @@ static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"columns", SUBQ_OPT_INT, "50", "columns", "sampled columns per matvec m (n m kernel evaluations each)", NULL, 1, 1e7},
     {"iters", SUBQ_OPT_INT, "10", "", "power iterations", NULL, 1, 1e5},
-    {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: 16 n^2 / ranks bytes per rank)", NULL, 0, 46340},
-    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, pdsyevd) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
+    SUBQ_KDE_JOB_DENSE_OPTS("16", "pdsyevd"),
     {"check-rows", SUBQ_OPT_INT, "500", "rows", "rows sampled for the residual check when n > --dense-max", NULL, 2, 1e6},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
@@ -88,6 +87,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kernel_top_eig(X, &a.kernel, (size_t)m, (size_t)iters, ctx->seed, &lam, v, &ev);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_est);
   if (!e) cpu_est = subq_kde_job_cpu_sum(ctx->comm, c0);
+  if (!e) subq_job_progress(ctx, "steps (power, dense, check)", 1, 3, ctx->t_start);
   c0 = subq_kde_job_cpu();
   t0 = subq_wtime();
   if (!e && do_dense && scalapack)
@@ -96,10 +96,12 @@ static int run_(subq_job_ctx_t *ctx) {
     e = subq_kernel_dense_eig(X, &a.kernel, 1, &lex, ve, NULL, NULL);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
   if (!e) cpu_dense = subq_kde_job_cpu_sum(ctx->comm, c0);
+  if (!e) subq_job_progress(ctx, "steps (power, dense, check)", 2, 3, ctx->t_start);
   double res = NAN, t_check = 0;
   t0 = subq_wtime();
   if (!e && !do_dense) e = residual_sampled_(X, &a.kernel, v, lam, (size_t)crows, ctx->seed + 1, &res);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_check);
+  if (!e) subq_job_progress(ctx, "steps (power, dense, check)", 3, 3, ctx->t_start);
   if (!e && do_dense) {
     double s = 0;
     for (size_t i = 0; i < X->nloc; i++) s += v[i] * ve[(scalapack ? 0 : X->r0) + i];

@@ -14,11 +14,9 @@ static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"rank", SUBQ_OPT_INT, "10", "", "target rank k (1 <= k < n, k <= samples)", NULL, 1, 1e6},
     {"samples", SUBQ_OPT_INT, "200", "rows", "sampled rows s", NULL, 1, 1e6},
-    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for the squared row norms", "exact|sampling|hbe", 0, 0},
-    {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9},
-    {"kde-groups", SUBQ_OPT_INT, "1", "", "KDE groups (median of means)", NULL, 1, 4096},
-    {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: 8 n^2 / ranks bytes per rank)", NULL, 0, 46340},
-    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, pdsyev) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
+    SUBQ_KDE_JOB_ORACLE_OPTS("the squared row norms"),
+    SUBQ_KDE_JOB_GROUPS_OPT,
+    SUBQ_KDE_JOB_DENSE_OPTS("8", "pdsyev"),
     {"error-max", SUBQ_OPT_INT, "20000", "points", "largest n for the exact blocked error (n^2 kernel evaluations); above it the sampled-row estimate", NULL, 0, 1e7},
     {"error-rows", SUBQ_OPT_INT, "1000", "rows", "rows sampled for the error estimate when n > --error-max (n each)", NULL, 2, 1e6},
     {"uniform", SUBQ_OPT_INT, "1", "", "also run the uniform row-sampling baseline (1) or not (0)", NULL, 0, 1},
@@ -60,11 +58,14 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_set_seed(o, ctx->seed);
   if (!e) e = subq_kde_setup(o, X);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_setup);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 1, 5, ctx->t_start);
   if (!e) e = subq_kernel_lra(X, &a.kernel, o, (size_t)k, (size_t)s, ctx->seed, V, &st);
   if (!e) cpu_lra = subq_kde_job_cpu_sum(ctx->comm, c0);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 2, 5, ctx->t_start);
   c0 = subq_kde_job_cpu();
   if (!e && do_unif) e = subq_kernel_lra(X, &a.kernel, NULL, (size_t)k, (size_t)s, ctx->seed, U, &su);
   if (!e) cpu_unif = subq_kde_job_cpu_sum(ctx->comm, c0);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 3, 5, ctx->t_start);
   if (!e) e = subq_job_phase(ctx, "kde-setup", t_setup);
   if (!e) e = subq_job_phase(ctx, "lra", st.time_s);
   if (!e) e = subq_job_phase(ctx, "uniform", su.time_s);
@@ -85,6 +86,7 @@ static int run_(subq_job_ctx_t *ctx) {
                                         &uerr, NULL, &uerr_se, NULL);
   }
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_err);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 4, 5, ctx->t_start);
   t0 = subq_wtime();
   c0 = subq_kde_job_cpu();
   if (!e && do_dense && scalapack)
@@ -95,6 +97,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e && do_dense) nrm = dnrm;
   if (!e) cpu_dense = subq_kde_job_cpu_sum(ctx->comm, c0);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
+  if (!e) subq_job_progress(ctx, "steps (kde-setup, lra, uniform, error, dense)", 5, 5, ctx->t_start);
   if (!e) e = subq_job_phase(ctx, "error", t_err);
   if (!e) e = subq_job_phase(ctx, "dense", t_dense);
   double mem = subq_kde_job_peak_mem(ctx->comm);

@@ -71,13 +71,16 @@ static int run_(subq_job_ctx_t *ctx) {
   subq_sparsifier_stats_t st;
   if (!e) e = subq_sparsifier_stats(sp, &st);
   if (!e) e = subq_job_phase(ctx, "sparsify", st.time_s + st.assemble_s);
+  if (!e) subq_job_progress(ctx, "steps (sparsify, solve-sparsifier, solve-precond, dense)", 1, 4, ctx->t_start);
   const int do_s = strcmp(mode, "precond") != 0, do_p = strcmp(mode, "sparsifier") != 0;
   const int do_dense = X->n <= (size_t)dmax;
   subq_lsolve_stats_t ss = {0, 0, NAN, NAN, 0}, ps = {0, 0, NAN, NAN, 0};
   if (!e && do_s) e = subq_laplacian_solve(sp, X, &a.kernel, SUBQ_LSOLVE_SPARSIFIER, pc, rtol, (int)maxit, b, xs, &ss);
   if (!e && do_s) e = subq_job_phase(ctx, "solve-sparsifier", ss.time_s);
+  if (!e) subq_job_progress(ctx, "steps (sparsify, solve-sparsifier, solve-precond, dense)", 2, 4, ctx->t_start);
   if (!e && do_p) e = subq_laplacian_solve(sp, X, &a.kernel, SUBQ_LSOLVE_PRECOND, pc, rtol, (int)maxit, b, xp, &ps);
   if (!e && do_p) e = subq_job_phase(ctx, "solve-precond", ps.time_s);
+  if (!e) subq_job_progress(ctx, "steps (sparsify, solve-sparsifier, solve-precond, dense)", 3, 4, ctx->t_start);
   double t_dense = NAN, es = NAN, ep = NAN;
   if (!e && do_dense) {
     double t0 = subq_wtime();
@@ -87,6 +90,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e && do_s) e = rel_diff_(ctx->comm, nl, xs, xd, &es);
     if (!e && do_p) e = rel_diff_(ctx->comm, nl, xp, xd, &ep);
   }
+  if (!e) subq_job_progress(ctx, "steps (sparsify, solve-sparsifier, solve-precond, dense)", 4, 4, ctx->t_start);
   e = subq_error_agree(ctx->comm, e);
   double mem = subq_kde_job_peak_mem(ctx->comm);
   if (!e && ctx->rank == 0) {

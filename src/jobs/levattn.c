@@ -436,6 +436,7 @@ static int run_synthetic_(subq_job_ctx_t *ctx, const plan_t *P, acc_t *A, const 
   subq_levatt_opts_default(&o);
   o.eps = P->eps[0];
   o.topk = P->k[0];
+  const double t_all = subq_wtime();
   for (int t = 0; t < nn && !err; t++) {
     size_t n = (size_t)ns[t], g0, g1, nU = 0;
     subq_kvopts_block(n, ctx->size, ctx->rank, &g0, &g1);
@@ -507,6 +508,7 @@ static int run_synthetic_(subq_job_ctx_t *ctx, const plan_t *P, acc_t *A, const 
       subq_job_table(ctx, "synthetic n", "%zu: |U| = %zu (bound %.0f), select %.3f s, workspace %zu B", n, nU, si.bound, ts, si.workspace_bytes);
     }
     err = subq_error_agree(ctx->comm, err);
+    if (!err) subq_job_progress(ctx, "synthetic sizes", t + 1, nn, t_all);
   }
   if (!err && ctx->rank == 0) {
     err = subq_json_num_array(ctx->summary, "synthetic_n", ns, (size_t)nn);
@@ -556,11 +558,14 @@ static int run_(subq_job_ctx_t *ctx) {
     SUBQ_CALL(subq_kvopts_open(ctx->comm, ctx->opts, &sel));
     double t = subq_wtime();
     const subq_kv_meta_t *m = sel.meta;
+    const int one = !strcmp(scope, "one"), units = one ? 1 : m->n_layers * m->n_kv_heads;
+    int done = 0;
     for (int li = 0; li < m->n_layers && !err; li++) {
-      if (!strcmp(scope, "one") && m->layers[li] != sel.layer) continue;
+      if (one && m->layers[li] != sel.layer) continue;
       for (int h = 0; h < m->n_kv_heads && !err; h++) {
-        if (!strcmp(scope, "one") && h != sel.kv_head) continue;
+        if (one && h != sel.kv_head) continue;
         err = run_head_(ctx, &sel, m->layers[li], h, &P, &A);
+        if (!err) subq_job_progress(ctx, "kv heads", ++done, units, t);
       }
     }
     subq_kvopts_close(&sel);

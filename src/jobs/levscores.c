@@ -91,6 +91,7 @@ static int run_(subq_job_ctx_t *ctx) {
   subq_dmat_t *K = NULL;
   SUBQ_CALL(subq_dmat_load(ctx->comm, a.data, dt, &K));
   SUBQ_CALL(subq_job_phase(ctx, "load", subq_wtime() - t0));
+  subq_job_progress(ctx, "steps (load, factor, score, write)", 1, 4, ctx->t_start);
   double *tau = NULL, *W = NULL, *all = NULL;
   subq_lev_info_t info;
   int e = subq_error_agree(ctx->comm, SUBQ_ALLOC(tau, K->nloc + 1));
@@ -106,6 +107,7 @@ static int run_(subq_job_ctx_t *ctx) {
   }
   if (!e) e = subq_job_phase(ctx, "factor", t2 - t1);
   if (!e) e = subq_job_phase(ctx, "score", t3 - t2);
+  if (!e) subq_job_progress(ctx, "steps (load, factor, score, write)", 3, 4, ctx->t_start);
   double tf = 0;
   if (!e) e = subq_time_max(ctx->comm, t3 - t1, &tf);
   /* Sum and max over ranks, then the scores in row order on rank 0. */
@@ -136,6 +138,7 @@ static int run_(subq_job_ctx_t *ctx) {
     e = subq_error_agree(ctx->comm, le);
   }
   if (!e) e = subq_job_phase(ctx, "write", subq_wtime() - t4);
+  if (!e) subq_job_progress(ctx, "steps (load, factor, score, write)", 4, 4, ctx->t_start);
   subq_free(&tau);
   subq_free(&W);
   subq_free(&all);

@@ -426,6 +426,7 @@ static int bench_(subq_job_ctx_t *ctx, cfg_t *c) {
     if (ctx->rank == 0)
       printf("  %8zu %10.4fs %10.4fs %10.4fs %8.2fx %8.2fx %8.0f%% %8.0f%%\n", in.n, ts.wall,
              tf.wall, tp.wall, sp[k], spc[k], 100 * skr[k] / pk0, 100 * sor[k] / pk0);
+    subq_job_progress(ctx, "bench sizes", k + 1, nn, ctx->t_start);
   }
   if (dev) {
     SUBQ_CALL(subq_error_agree(ctx->comm, subq_bench_device_gemm_rate(c->f32, &pk1)));
@@ -487,6 +488,7 @@ static int run_(subq_job_ctx_t *ctx) {
   double t = subq_wtime();
   SUBQ_CALL(load_(ctx, &in));
   SUBQ_CALL(subq_job_phase(ctx, "load", subq_wtime() - t));
+  subq_job_progress(ctx, "steps (load, polysketch, exact poly, exact softmax)", 1, 4, ctx->t_start);
   c.d = in.d;
   c.dv = in.dv;
   const size_t nl = in.t1 - in.t0, nv = nl * (size_t)in.dv;
@@ -498,8 +500,11 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!err) err = subq_malloc(nv + 1, sizeof(double), &Of);
   err = subq_error_agree(ctx->comm, err);
   if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_POLYSKETCH, nl, in.Q, in.K, in.V, Os, 1, &tms);
+  if (!err) subq_job_progress(ctx, "steps (load, polysketch, exact poly, exact softmax)", 2, 4, ctx->t_start);
   if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_POLY, nl, in.Q, in.K, in.V, Op, 1, &tmp);
+  if (!err) subq_job_progress(ctx, "steps (load, polysketch, exact poly, exact softmax)", 3, 4, ctx->t_start);
   if (!err) err = run_attn_(ctx->comm, &c, SUBQ_ATTN_SOFTMAX, nl, in.Q, in.K, in.V, Of, 1, &tmf);
+  if (!err) subq_job_progress(ctx, "steps (load, polysketch, exact poly, exact softmax)", 4, 4, ctx->t_start);
   const double ts = tms.wall, tp = tmp.wall, tf = tmf.wall, gf = tms.gemm_flops, gs = tms.gemm_s;
   if (!err) err = rel_err_(ctx->comm, Os, Op, nv, &e_poly);
   if (!err) err = rel_err_(ctx->comm, Os, Of, nv, &e_soft);

@@ -37,6 +37,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_sparsifier_stats(sp, &st);
   if (!e) e = subq_job_phase(ctx, "sparsify", st.time_s);
   if (!e) e = subq_job_phase(ctx, "assemble", st.assemble_s);
+  if (!e) subq_job_progress(ctx, "steps (sparsify, slepc, exact-check, dense)", 1, 4, ctx->t_start);
   /* eigenpairs of the sparsifier's normalised Laplacian (SLEPc) */
   const size_t nl = X->nloc, K = (size_t)k, R = (size_t)nv + K + 1;
   double *lam = NULL, *lamx = NULL, *lmax = NULL, *V = NULL, *Vk = NULL, *vmax = NULL, *ratio = NULL;
@@ -55,6 +56,7 @@ static int run_(subq_job_ctx_t *ctx) {
   e = subq_error_agree(ctx->comm, e);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_eig);
   if (!e) e = subq_job_phase(ctx, "slepc", t_eig);
+  if (!e) subq_job_progress(ctx, "steps (sparsify, slepc, exact-check, dense)", 2, 4, ctx->t_start);
   /* quadratic-form ratios: random vectors, then the eigenvectors */
   const int do_chk = X->n <= (size_t)cmax, do_dense = X->n <= (size_t)dmax;
   double rmin = NAN, rmax = NAN, emin = NAN, emax = NAN;
@@ -74,6 +76,7 @@ static int run_(subq_job_ctx_t *ctx) {
     emin = emax = ratio[nv];
     for (size_t c = (size_t)nv; !e && c < R; c++) emin = fmin(emin, ratio[c]), emax = fmax(emax, ratio[c]);
   }
+  if (!e) subq_job_progress(ctx, "steps (sparsify, slepc, exact-check, dense)", 3, 4, ctx->t_start);
   double eig_err = NAN;
   if (!e && do_dense) {
     t0 = subq_wtime();
@@ -83,6 +86,7 @@ static int run_(subq_job_ctx_t *ctx) {
     eig_err = 0;
     for (size_t i = 0; !e && i < K; i++) eig_err = fmax(eig_err, fabs(lam[i] - lamx[i]) / lamx[i]);
   }
+  if (!e) subq_job_progress(ctx, "steps (sparsify, slepc, exact-check, dense)", 4, 4, ctx->t_start);
   if (!e && save) {
     char path[4096];
     e = subq_sparsifier_save(sp, subq_job_path(ctx, "laplacian.petsc", path, sizeof path));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attn_ref.h"
 #include "check.h"
 
 typedef struct {
@@ -90,16 +91,7 @@ static void reference_(const data_t *x, int kind, int causal, int p, int b, cons
         w[j] = pow(dot_(FQ + i * r, FK + j * r, r), 2);
       }
     }
-    double den = kind == REF_SOFTMAX ? 0 : 1;
-    for (size_t j = 0; j < last; j++) {
-      if (kind == REF_SOFTMAX) w[j] = exp(w[j] - mx);
-      den += w[j];
-    }
-    for (int c = 0; c < dv; c++) {
-      double s = 0;
-      for (size_t j = 0; j < last; j++) s += w[j] * x->V[j * dv + c];
-      O[i * dv + c] = s / den;
-    }
+    ref_attn_row(w, last, kind == REF_SOFTMAX, mx, x->V, dv, O + i * dv);
   }
   free(qn);
   free(kn);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attn_ref.h"
 #include "check.h"
 
 static int rank_, np_;
@@ -64,7 +65,7 @@ static void reference_(const tok_t *x, subq_attn_type_t t, int causal, int p, do
          *kn = malloc(sizeof(double) * d);
   for (size_t i = 0; i < x->n; i++) {
     const size_t last = causal ? i + 1 : x->n;
-    double mx = -INFINITY, den = t == SUBQ_ATTN_SOFTMAX ? 0 : 1;
+    double mx = -INFINITY;
     ln_(x->Q + i * d, d, qn);
     for (size_t j = 0; j < last; j++) {
       double s = 0;
@@ -78,15 +79,7 @@ static void reference_(const tok_t *x, subq_attn_type_t t, int causal, int p, do
         w[j] = pow(s, p);
       }
     }
-    for (size_t j = 0; j < last; j++) {
-      if (t == SUBQ_ATTN_SOFTMAX) w[j] = exp(w[j] - mx);
-      den += w[j];
-    }
-    for (int c = 0; c < dv; c++) {
-      double s = 0;
-      for (size_t j = 0; j < last; j++) s += w[j] * x->V[j * dv + c];
-      O[i * dv + c] = s / den;
-    }
+    ref_attn_row(w, last, t == SUBQ_ATTN_SOFTMAX, mx, x->V, dv, O + i * dv);
   }
   free(w);
   free(qn);

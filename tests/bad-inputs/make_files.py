@@ -65,6 +65,7 @@ def make_npy():
     w("npy/int64.npy", npy("<i8", (10, 3), struct.pack("<30q", *range(30))))
     w("npy/fortran_2d.npy", npy("<f8", (10, 3), f8(GOOD), fortran=True))
     w("npy/zero_rows.npy", npy("<f8", (0, 3), b""))
+    w("npy/three_d.npy", npy("<f8", (2, 3, 4), f8([0.5 * i for i in range(24)])))
     w("npy/zero_d.npy", npy("<f8", (), f8([1.0]), header="{'descr': '<f8', 'fortran_order': False, 'shape': (), }"))
     nan = list(GOOD)
     nan[1] = float("nan")  # row 0: rank 0
@@ -207,6 +208,12 @@ def make_ini():
       "[polysketch]\nn = 16\nd = 4\nr = 4\np = 3\n", "w")
     w("ini/unterminated_section.ini", "[levscores\ndata = synthetic:gauss:20,3\n", "w")
     w("ini/binary.ini", b"\x00\x01\x02[levscores]\x00\ndata\x00=\x01\n")
+    # misspelled section, [common] / top-level keys no job knows, a typo in another job's section
+    w("ini/unknown_section.ini", "[levscroes]\ndata = synthetic:gauss:20,3\n", "w")
+    w("ini/unknown_common_key.ini", "[common]\nsed = 7\n[levscores]\ndata = synthetic:gauss:20,3\n", "w")
+    w("ini/unknown_top_key.ini", "porgress = 1\n[levscores]\ndata = synthetic:gauss:20,3\n", "w")
+    w("ini/other_job_typo.ini", "[levscores]\ndata = synthetic:gauss:20,3\n[kde]\nbandwith = 2\n", "w")
+    w("ini/common_other_job_key.ini", "[common]\nbandwidth = 2\n[levscores]\ndata = synthetic:gauss:20,3\n", "w")
 
 
 def main():

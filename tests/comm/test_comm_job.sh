@@ -14,4 +14,9 @@ data = synthetic:gauss:1001,7
 method = qr | gram
 INI
 . "$SUBQ_SOURCE_DIR/tests/comm/comm_check.sh"
-comm_check test_comm_job levscores 8 1 2 3 4
+# SUBQ_TEST_QUICK (the sanitizer stage): np = 1, 2 (4 runs), not 1..4.
+if [ -n "${SUBQ_TEST_QUICK:-}" ]; then
+  comm_check test_comm_job levscores 4 1 2
+else
+  comm_check test_comm_job levscores 8 1 2 3 4
+fi

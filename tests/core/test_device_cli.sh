@@ -4,12 +4,7 @@
 # leaves nothing in --out; --device=auto runs on the cpu after a one-line notice and
 # summary.json says "device": "cpu"; a bad value names the choices.  With a device (a GPU
 # machine): --device=cuda runs and summary.json says "device": "cuda".
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+. "$(dirname "$0")/../common/script_lib.sh"
 
 "$SUBQ_BIN" info > "$T/info" 2>&1; ok $? "subq info exits 0"
 grep -q "CUDA " "$T/info"; ok $? "subq info has a CUDA line"
@@ -43,5 +38,4 @@ for job in "levscores --data=synthetic:gauss:200,5 --method=gram" "polysketch --
   fi
 done
 
-echo "test_device_cli: $n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_device_cli

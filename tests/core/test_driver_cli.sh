@@ -2,11 +2,8 @@
 # The driver as a user meets it: help, unknown job and option, and a bad input seen by
 # rank 1 only (NaN in the second half of an .npy file) making `mpirun -np 2` exit
 # non-zero within seconds on every rank with the message, leaving nothing in --out.
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout $((60 * ${SUBQ_TIME_SCALE:-1})) "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+MPI_TIMEOUT=60
+. "$(dirname "$0")/../common/script_lib.sh"
 
 "$SUBQ_BIN" --help > "$T/h" 2>&1; ok $? "subq --help exits 0"
 grep -q levscores "$T/h"; ok $? "subq --help lists levscores"
@@ -52,5 +49,4 @@ mpi 2 "$SUBQ_BIN" levscores --data=synthetic:gauss:50,3 --out="$D" > "$T/e" 2>&1
 grep -qx "levscores.npy" "$D/.subq-levscores.files"; ok $? "the manifest lists the new files"
 [ ! -e "$D/.stage-levscores-999999999" ]; ok $? "a dead run's staging directory is removed"
 
-echo "$((n-fail)) passed, $fail failed"
-[ $fail -eq 0 ]
+finish test_driver_cli

@@ -5,17 +5,14 @@
 # tolerance on the exact Laplacian and matches the dense solve, and bad input (eps out of
 # range, a tiny bandwidth that disconnects the graph) fails on every rank with a message
 # naming the cause and leaves no summary.json.
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+. "$(dirname "$0")/../common/script_lib.sh"
 DATA=synthetic:gauss:300,4,7
 SP=(--data=$DATA --eps=0.5 --oversample=2 --k=4 --vectors=8 --estimator=exact --leaf=8)
 
-for np in 1 3; do
-  if [ $np -eq 1 ]; then run=(timeout 120); else run=(mpi $np); fi
+# SUBQ_TEST_QUICK (the sanitizer stage): np = 1 only; the distributed paths run at np = 2 below.
+NPS="1 3"; [ -n "${SUBQ_TEST_QUICK:-}" ] && NPS=1
+for np in $NPS; do
+  if [ $np -eq 1 ]; then run=(timeout $((120 * ${SUBQ_TIME_SCALE:-1}))); else run=(mpi $np); fi
   "${run[@]}" "$SUBQ_BIN" sparsify "${SP[@]}" --save --out="$T/sp$np" > "$T/e$np" 2>&1
   ok $? "sparsify at np=$np exits 0"
 done
@@ -23,7 +20,8 @@ for k in n edges dense_edges reduction spectral_min spectral_max eig_rel_err ker
          samples components eig_sparsifier eig_exact peak_mem_bytes; do
   field "$T/sp1/summary.json" $k > /dev/null 2>&1; ok $? "sparsify summary.json has $k"
 done
-python3 - "$T/sp1/summary.json" "$T/sp3/summary.json" <<'PY'; ok $? "np=3 equals np=1; spectral ratios within 1 +- eps"
+SP3="$T/sp3"; [ -n "${SUBQ_TEST_QUICK:-}" ] && SP3="$T/sp1" # quick: no np=3 run to compare
+python3 - "$T/sp1/summary.json" "$SP3/summary.json" <<'PY'; ok $? "np=3 equals np=1; spectral ratios within 1 +- eps"
 import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
 assert a["n"] == 300 and a["dense_edges"] == 300 * 299 / 2, a
@@ -33,7 +31,7 @@ for k in ("spectral_min", "spectral_max", "eig_rel_err"):
 assert 0.5 <= a["spectral_min"] <= a["spectral_max"] <= 1.5, (a["spectral_min"], a["spectral_max"])
 assert a["reduction"] > 1 and a["eig_rel_err"] < 0.5, (a["reduction"], a["eig_rel_err"])
 PY
-python3 - "$T/sp3/laplacian.petsc" <<'PY'; ok $? "saved PETSc binary matrix: classid, 300 x 300"
+python3 - "$SP3/laplacian.petsc" <<'PY'; ok $? "saved PETSc binary matrix: classid, 300 x 300"
 import struct, sys
 b = open(sys.argv[1], "rb").read()
 cid, m, nn, nz = struct.unpack(">iiii", b[:16])
@@ -69,4 +67,4 @@ mpi 2 "$SUBQ_BIN" cluster --data=$DATA --seed-vertex=300 --out="$T/bad4" > "$T/e
 [ $? -ne 0 ] && grep -q "seed-vertex=300 out of range" "$T/eb4" && [ ! -e "$T/bad4/summary.json" ]; ok $? "seed vertex out of range fails"
 
 echo "$n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_graph_jobs

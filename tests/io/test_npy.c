@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "common/test_util.h"
 #include "io_fixture.h"
 
 #define D34 "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 3), }"
@@ -233,9 +234,8 @@ static void test_write(void) {
  * 0.7333984375; sum of head 1, tokens 100..199 = 693.0320620536804; sum of all =
  * 7743.589578568935. */
 static void test_numpy_file(void) {
-  const char *src = getenv("SUBQ_SOURCE_DIR");
-  char p[1024];
-  snprintf(p, sizeof p, "%s/data/kv/smollm2-135m-gpl3/k_L10.npy", src ? src : ".");
+  char dir[900], p[1024];
+  snprintf(p, sizeof p, "%s/k_L10.npy", subq_test_kv_dump_dir(dir, sizeof dir, "."));
   if (access(p, R_OK) != 0) {
     printf("SKIP %s: not found\n", p);
     return;

@@ -80,12 +80,18 @@ static void test_file_sources(void) {
   subq_source_t *s = NULL;
   char spec[512];
   double out[8];
-  /* .npy, 3-D (3, 2, 2) f4 -> 3 x 4; NaN in row 2 only seen when row 2 is read */
+  /* .npy, 3-D (3, 2, 2): refused with the file and shape named, not flattened */
   float v[12];
   for (int i = 0; i < 12; i++) v[i] = (float)i * 0.25f;
   v[9] = NAN;
-  const char *p = fx_path("s.npy");
+  const char *p = fx_path("s3.npy");
   fx_npy(p, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2, 2), }", v, sizeof v);
+  snprintf(spec, sizeof spec, "npy:%s", p);
+  CHECK_ERR(subq_source_open(spec, &s), SUBQ_ERR_FORMAT, "s3.npy': shape (3, 2, 2) is a 3-d");
+  CHECK(s == NULL);
+  /* .npy, 2-D (3, 4) f4; NaN in row 2 only seen when row 2 is read */
+  p = fx_path("s.npy");
+  fx_npy(p, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", v, sizeof v);
   snprintf(spec, sizeof spec, "npy:%s", p);
   CHECK_OK(subq_source_open(spec, &s));
   CHECK(subq_source_rows(s) == 3 && subq_source_cols(s) == 4);

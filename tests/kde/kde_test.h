@@ -1,6 +1,7 @@
 /* Helpers for the kde tests: deterministic clustered points, dense kernel matrices. */
 #ifndef SUBQ_KDE_TEST_H
 #define SUBQ_KDE_TEST_H
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,4 +63,21 @@ static inline double kt_chi2(const long *cnt, const double *p, size_t cells, lon
   }
   return c2;
 }
+/* Dense spectrum of the kernel matrix K (n x n) by LAPACK dsyev (independent of the
+ * library's dsyevr / ScaLAPACK): vecs (n x n, allocated, caller frees) the eigenvectors as
+ * columns, ev (n, allocated) the eigenvalues ascending, *nrm2 = ||K||_F^2 and *best2 =
+ * ||K - K_k||_F^2 = nrm2 - sum of the k largest squared eigenvalues.  Returns dsyev's info. */
+static inline int kt_dense_spectrum(const double *K, size_t n, size_t k, double **vecs,
+                                    double **ev, double *nrm2, double *best2) {
+  *vecs = malloc(n * n * sizeof **vecs);
+  *ev = malloc(n * sizeof **ev);
+  memcpy(*vecs, K, n * n * sizeof **vecs);
+  int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, *vecs, (lapack_int)n, *ev);
+  *nrm2 = 0;
+  for (size_t i = 0; i < n * n; i++) *nrm2 += K[i] * K[i];
+  *best2 = *nrm2;
+  for (size_t j = 0; j < k; j++) *best2 -= (*ev)[n - 1 - j] * (*ev)[n - 1 - j];
+  return info;
+}
+
 #endif

@@ -16,12 +16,8 @@ int main(int argc, char **argv) {
   subq_kernel_t ker = {SUBQ_KERNEL_GAUSSIAN, 0.9};
   subq_dmat_t *X = kt_points(MPI_COMM_WORLD, n, d, 9);
   double *A = kt_all_points(n, d, 9), *K = kt_dense_kernel(&ker, A, n, d);
-  double *Kc = malloc(n * n * sizeof *Kc), *ev = malloc(n * sizeof *ev), nrm2 = 0;
-  memcpy(Kc, K, n * n * sizeof *Kc);
-  CHECK(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, Kc, (lapack_int)n, ev) == 0);
-  for (size_t i = 0; i < n * n; i++) nrm2 += K[i] * K[i];
-  double best2 = nrm2;
-  for (size_t j = 0; j < k; j++) best2 -= ev[n - 1 - j] * ev[n - 1 - j];
+  double *Kc, *ev, nrm2, best2;
+  CHECK(kt_dense_spectrum(K, n, k, &Kc, &ev, &nrm2, &best2) == 0);
 
   const int grids[3][2] = {{0, 0}, {np, 1}, {1, np}}, nbs[3] = {16, 64, 7};
   double *V = malloc((X->nloc + 1) * k * sizeof *V);

@@ -4,11 +4,7 @@
 # sampled-row error estimate (--error-max=0) which must agree with the exact error within
 # 4 standard errors, kernel-eig with pdsyevd and with the sampled residual check above
 # --dense-max, and kernel-lra-bench (exact norms never worse than the best rank-k error).
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../common/script_lib.sh"
 mpi 2 "$SUBQ_BIN" kernel-lra --data=synthetic:gauss:400,16 --rank=5 --samples=60 --out="$T/l1" > "$T/e1" 2>&1
 ok $? "kernel-lra (exact error, ScaLAPACK dense) exits 0"
 mpi 2 "$SUBQ_BIN" kernel-lra --data=synthetic:gauss:400,16 --rank=5 --samples=60 --error-max=0 --error-rows=300 \
@@ -42,4 +38,4 @@ PY
 mpi 2 "$SUBQ_BIN" kernel-lra-bench --data=synthetic:gauss:400,16 --sweep=3 --out="$T/bad" > "$T/e6" 2>&1
 [ $? -ne 0 ] && grep -q "sweep must list" "$T/e6"; ok $? "--sweep below the rank fails with a message"
 echo "$n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_kde_jobs

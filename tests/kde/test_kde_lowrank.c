@@ -17,12 +17,8 @@ int main(int argc, char **argv) {
   double *A = kt_all_points(n, d, 4), *K = kt_dense_kernel(&ker, A, n, d);
 
   /* dense reference: eigenvalues of K by LAPACK dsyev here (independent of dsyevr) */
-  double *Kc = malloc(n * n * sizeof *Kc), *ev = malloc(n * sizeof *ev), nrm2 = 0;
-  memcpy(Kc, K, n * n * sizeof *Kc);
-  CHECK(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, Kc, (lapack_int)n, ev) == 0);
-  for (size_t i = 0; i < n * n; i++) nrm2 += K[i] * K[i];
-  double best2 = nrm2;
-  for (size_t j = 0; j < k; j++) best2 -= ev[n - 1 - j] * ev[n - 1 - j];
+  double *Kc, *ev, nrm2, best2;
+  CHECK(kt_dense_spectrum(K, n, k, &Kc, &ev, &nrm2, &best2) == 0);
   double lam[5], best = 0, nf = 0, *vecs = malloc(n * k * sizeof *vecs);
   CHECK_OK(subq_kernel_dense_eig(X, &ker, k, lam, vecs, &best, &nf));
   for (size_t j = 0; j < k; j++) CHECK_CLOSE(lam[j], ev[n - 1 - j], 1e-10);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "common/test_util.h"
 #include "jobs/kvopts.h"
 
 static const char *layers_[] = {"0", "10", "20", "29"};
@@ -120,8 +121,7 @@ int main(int argc, char **argv) {
   subq_init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  const char *s = getenv("SUBQ_SOURCE_DIR");
-  snprintf(src_, sizeof src_, "%s/data/kv/smollm2-135m-gpl3", s ? s : ".");
+  subq_test_kv_dump_dir(src_, sizeof src_, ".");
   char absdir[PATH_MAX]; /* symlinks need an absolute target */
   if (realpath(src_, absdir)) snprintf(src_, sizeof src_, "%s", absdir);
   if (rank_ == 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "common/test_util.h"
 #include "jobs/kvopts.h"
 
 #define REL_CLOSE(a, b, rel)                                                         \
@@ -73,9 +74,8 @@ int main(int argc, char **argv) {
   int rank, size;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const char *src = getenv("SUBQ_SOURCE_DIR");
   char dir[4096];
-  snprintf(dir, sizeof dir, "%s/data/kv/smollm2-135m-gpl3", src ? src : ".");
+  subq_test_kv_dump_dir(dir, sizeof dir, ".");
 
   /* Open with hashes (every rank: the open itself is not collective). */
   subq_kv_t *kv = NULL;

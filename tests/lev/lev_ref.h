@@ -9,23 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/test_util.h"
+
 /* tau (n) from the thin SVD of full (n x d row-major); returns the rank. */
 static inline size_t ref_svd_scores(const double *full, size_t n, size_t d, double *tau) {
-  size_t k = n < d ? n : d;
-  double *a = malloc(n * d * sizeof(double)), *S = malloc(k * sizeof(double));
-  double *U = malloc(n * k * sizeof(double)), *sup = malloc(k * sizeof(double));
-  memcpy(a, full, n * d * sizeof(double));
-  LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'N', (int)n, (int)d, a, (int)d, S, U, (int)k, NULL, 1, sup);
-  double cut = S[0] * (double)(n > d ? n : d) * DBL_EPSILON;
-  size_t r = 0;
-  while (r < k && S[r] > cut) r++;
-  for (size_t i = 0; i < n; i++) {
-    double s = 0;
-    for (size_t j = 0; j < r; j++) s += U[i * k + j] * U[i * k + j];
-    tau[i] = s;
-  }
-  free(a); free(S); free(U); free(sup);
-  return r;
+  return subq_test_svd_leverage(full, n, d, tau);
 }
 
 /* Ridge closed form: solve (K^T K + lambda I) X = K^T, tau_i = k_i . X[:, i]. */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/test_util.h"
+
 static inline void ref_block(size_t n, int size, int rank, size_t *r0, size_t *nl) {
   size_t b = n / (size_t)size, x = n % (size_t)size, r = (size_t)rank;
   *nl = b + (r < x);
@@ -33,22 +35,7 @@ static inline void ref_tensor(size_t n, size_t d, int m, const double *K, double
 
 /* tau_j = ||U_j,1:r||^2 from the thin SVD of A (n x D); returns the numerical rank. */
 static inline size_t ref_leverage(size_t n, size_t D, const double *A, double *tau) {
-  size_t k = n < D ? n : D;
-  double *a = malloc(n * D * sizeof *a), *s = malloc(k * sizeof *s), *u = malloc(n * k * sizeof *u),
-         *sup = malloc(k * sizeof *sup);
-  memcpy(a, A, n * D * sizeof *a);
-  LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'N', (lapack_int)n, (lapack_int)D, a, (lapack_int)D, s, u,
-                 (lapack_int)k, NULL, 1, sup);
-  size_t r = 0;
-  double tol = s[0] * (double)(n > D ? n : D) * 2.220446049250313e-16;
-  while (r < k && s[r] > tol) r++;
-  for (size_t j = 0; j < n; j++) {
-    double t = 0;
-    for (size_t c = 0; c < r; c++) t += u[j * k + c] * u[j * k + c];
-    tau[j] = t;
-  }
-  free(a); free(s); free(u); free(sup);
-  return r;
+  return subq_test_svd_leverage(A, n, D, tau);
 }
 
 static inline double ref_pow(double x, int p) {

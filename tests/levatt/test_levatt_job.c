@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "common/test_util.h"
 #include "jobs/job.h"
 
 extern const subq_job_t subq_job_levattn;
@@ -23,9 +24,8 @@ int main(int argc, char **argv) {
   subq_init(&argc, &argv);
   int size;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const char *src = getenv("SUBQ_SOURCE_DIR");
-  char kv[4096], out[256];
-  snprintf(kv, sizeof kv, "--kv=%s/data/kv/smollm2-135m-gpl3", src ? src : "..");
+  char dir[4000], kv[4096], out[256];
+  snprintf(kv, sizeof kv, "--kv=%s", subq_test_kv_dump_dir(dir, sizeof dir, ".."));
   snprintf(out, sizeof out, "--out=levatt_job_np%d", size);
   char *args[] = {kv, out, "--scope=one", "--layer=0", "--head=0", "--p=2",
                   "--eps=0.01", "--topk=none", "--chunk=300", "--synthetic=1000,3000"};

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "common/test_util.h"
 #include "levatt_ref.h"
 #include "subq/levatt.h"
 
@@ -17,9 +18,8 @@ int main(int argc, char **argv) {
   int rank, size;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const char *src = getenv("SUBQ_SOURCE_DIR");
   char dir[4096];
-  snprintf(dir, sizeof dir, "%s/data/kv/smollm2-135m-gpl3", src ? src : "..");
+  subq_test_kv_dump_dir(dir, sizeof dir, "..");
   subq_kv_t *kv = NULL;
   CHECK_OK(subq_kv_open(dir, 0, &kv));
   if (!kv) CHECK_FINISH();

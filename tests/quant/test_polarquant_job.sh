@@ -2,11 +2,7 @@
 # subq polarquant on the committed KV dump: summary.json fields, exact 3.875 bits/coord,
 # the same figures at np = 1 and 2 (each (layer, KV head) unit is computed by one rank),
 # and clear errors for bad options.
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../common/script_lib.sh"
 KV="$SUBQ_SOURCE_DIR/data/kv/smollm2-135m-gpl3"
 ARGS="--kv=$KV --layers=10 --kv-heads=0,2 --queries=24 --gauss=200"
 
@@ -48,5 +44,4 @@ grep -q "layer 0, KV head 0" "$T/e"; ok $? "error names layer and head"
 grep -q "unknown method 'polar'" "$T/e"; ok $? "unknown method named"
 [ ! -e "$T/c/summary.json" ]; ok $? "failed runs leave no summary.json"
 
-echo "test_polarquant_job: $n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_polarquant_job

@@ -4,11 +4,7 @@
 # SIGKILL from outside at an arbitrary moment, are started again; the final records,
 # results.csv and keys must equal those of an uninterrupted run, with no duplicate row and
 # no leftover staging file.  Also: a typo in a sweep fails before anything runs.
-set -u
-fail=0; n=0
-ok() { n=$((n+1)); if [ "$1" -ne 0 ]; then echo "FAIL: $2"; fail=$((fail+1)); fi; }
-mpi() { timeout 120 "$MPIEXEC" --oversubscribe -np "$@"; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../common/script_lib.sh"
 cat > "$T/s.ini" <<'INI'
 [suite]
 jobs = lev, levscores
@@ -85,5 +81,4 @@ mpi 2 "$SUBQ_BIN" suite --config="$T/bad.ini" --out="$T/bad" > "$T/e" 2>&1
 grep -q "sweep.lev" "$T/e" && grep -q "methd" "$T/e"; ok $? "message names the section and the key"
 [ ! -d "$T/bad/done" ] || [ "$(ndone bad)" = 0 ]; ok $? "nothing ran"
 
-echo "test_suite_resume: $n checks, $fail failures"
-[ $fail -eq 0 ]
+finish test_suite_resume
