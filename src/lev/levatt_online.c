@@ -150,9 +150,10 @@ int subq_levatt_online_finish_(subq_levatt_t *L) {
   SUBQ_CALL(subq_error_agree(L->comm, err));
   /* the ranks' key ranges must follow each other in rank order */
   unsigned long long mine[2] = {L->g_first, L->g_next}, *all = NULL;
-  SUBQ_CALL(subq_error_agree(L->comm, SUBQ_ALLOC(all, 2 * (size_t)L->size)));
-  err = MPI_Allgather(mine, 2, MPI_UNSIGNED_LONG_LONG, all, 2, MPI_UNSIGNED_LONG_LONG, L->comm) ==
-                MPI_SUCCESS ? SUBQ_OK : SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allgather of key ranges failed");
+  err = subq_error_agree(L->comm, SUBQ_ALLOC(all, 2 * (size_t)L->size));
+  if (!err && MPI_Allgather(mine, 2, MPI_UNSIGNED_LONG_LONG, all, 2, MPI_UNSIGNED_LONG_LONG,
+                            L->comm) != MPI_SUCCESS)
+    err = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allgather of key ranges failed");
   unsigned long long end = 0;
   for (int q = 0; q < L->size && !err; q++) {
     if (all[2 * q] == SIZE_MAX) continue; /* no keys on rank q */
