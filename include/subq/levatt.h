@@ -22,7 +22,47 @@
  *
  * Object life cycle (FFTW-like): create -> gram_add (pass 1, any number of chunks) ->
  * factor (collective) -> score (pass 2, the same chunks) -> select (collective) ->
- * universal_set / info -> destroy.  All arrays are row-major float64. */
+ * universal_set / info -> destroy.  All arrays are row-major float64.
+ *
+ * One pass (opts.passes = 1): online leverage scores (Cohen, Musco, Pachocki, "Online Row
+ * Sampling", APPROX 2016, Section 3: online ridge leverage scores):
+ *   tau~_j = phi_j^T (G_j + lambda_j I)^{-1} phi_j,   G_j = sum_{l <= j} phi_l phi_l^T,
+ * each key scored when it arrives against the Gram of the keys before it and itself.
+ * Since G_j <= G (Loewner order), tau~_j >= phi_j^T (G + lambda_max I)^{-1} phi_j
+ *   >= tau_j sigma_min^2 / (sigma_min^2 + lambda_max)
+ * (sigma_min^2: smallest nonzero eigenvalue of G), i.e. tau~_j >= tau_j up to the ridge
+ * lambda; with lambda = the rounding floor below the gap is of the order of rounding, so
+ * U~ = {tau~_j >= eps} contains U and the heavy-entry recall of 1 carries over.  The online score is also causal: for a query at
+ * position i >= j attending to the prefix 1..i, A_ij <= phi_j^T G_i^+ phi_j <= tau~_j (up
+ * to the same ridge gap), so U~ holds the heavy entries of causal attention too, which the
+ * two-pass U (normalised over all keys) does not.  The price: the scores sum to more than
+ * the rank.  Bound (CMP, Lemma 2.2/Theorem 3 proof): tau~_j = s_j / (1 + s_j) <=
+ * log(1 + s_j) with s_j the score against G_{j-1}, and the logs telescope into a log det:
+ *   sum_j tau~_j <= sum_k log(1 + sigma_k^2 / lambda_min) <= D log(1 + ||Phi||_2^2 / lambda_min)
+ * (sigma_k^2 the eigenvalues of G), so |U~| <= that / eps; it grows like D log n, not D.
+ * lambda_j = max(opts.ridge, 2^-52 max_a G_prev[a][a]), G_prev the Gram before the key's
+ * block (2^-52 max_a k_a^2 of the first nonzero key while G_prev = 0), raised x16 in the
+ * rare case dpotrf still finds G_prev + lambda I indefinite.  This rounding floor keeps the
+ * factorisation defined while the prefix is rank deficient: the first keys of a stream
+ * get tau~ ~ 1, as they must causally.  Accuracy: the Gram's rounding (cond^2 2^-52, as
+ * the two-pass method) plus, inside a block whose prefix is rank deficient (the first D
+ * keys), ~2^-26 absolute: the whitened keys there have norms up to 2^26 and the QR keeps
+ * their rounding (measured 1e-8 in tests/levatt/test_levatt_online.c).  A ridge lambda
+ * well above the floor removes the second term.
+ * Computation per block of b rows C (b = clamp(D, 32, 256)): Cholesky G_{prev} + lambda I
+ * = L L^T (dpotrf), Z = L^{-1} C^T (dtrsm), then the QR factorisation [I_b; Z] = Q R
+ * (dtpqrt, triangular-pentagonal), whose diagonal gives R_jj^2 = 1 + s_j exactly for every
+ * row of the block at once (R^T R = I + Z^T Z is the Schur complement chain of the
+ * in-block prefixes), tau~_j = 1 - 1/R_jj^2; then G += C^T C (dsyrk).  QR, not the
+ * Cholesky of I + Z^T Z, keeps the in-block scores accurate while Z is large (rank-
+ * deficient prefix).  Workspace O(D^2 + b D + b^2), independent of n; one pass over the
+ * keys on one rank.  Chunking changes only rounding.
+ * Distributed one pass (keys sharded by sequence, rank q holds a contiguous block after
+ * rank q-1's): rank q needs the Gram of every key before its block.  Each rank first
+ * accumulates its local Gram (gram_add over its keys), factor does one MPI_Exscan of the
+ * D x D Gram matrices (and of the key counts), then each rank scores its keys online from
+ * that prefix: two reads of the local block on np > 1 (one on np = 1, where gram_add is
+ * skipped), results equal to np = 1 up to rounding. */
 #ifndef SUBQ_LEVATT_H
 #define SUBQ_LEVATT_H
 
@@ -76,6 +116,9 @@ typedef struct {
   int features;        /* subq_levatt_features_t (default AUTO) */
   size_t sketch_dim;   /* r, features of the sketch path (0: max_features) */
   uint64_t seed;       /* seed of the sketch (default 0); the same on every rank */
+  int passes;          /* 2: two-pass exact leverage scores (default); 1: online scores */
+  double ridge;        /* passes = 1: lambda >= 0 (squared key-feature units) added to the
+                          prefix Gram, at least the rounding floor (default 0 = the floor) */
 } subq_levatt_opts_t;
 
 /* Figures of a selection, identical on every rank after subq_levatt_select. */
@@ -90,15 +133,21 @@ typedef struct {
   double bound;          /* rank/eps (threshold) or topk (top-k): |U| <= bound */
   size_t workspace_bytes;    /* peak bytes of this object's buffers, max over ranks;
                                 independent of n (D^2 + chunk D + candidates) */
+  int passes;            /* 2: exact scores; 1: online scores */
+  double sum_bound;      /* passes = 1: sum_k log(1 + sigma_k^2 / ridge_min) >= sum_scores
+                            (CMP bound; the bound on |U| is sum_bound / eps); 2: rank */
+  double ridge_min, ridge_max; /* passes = 1: smallest / largest lambda used; 2: 0 */
 } subq_levatt_info_t;
 
-/* Defaults: p 2, eps 0.01, topk 0, max_features 4096, features AUTO, sketch_dim 0, seed 0. */
+/* Defaults: p 2, eps 0.01, topk 0, max_features 4096, features AUTO, sketch_dim 0, seed 0,
+ * passes 2, ridge 0. */
 void subq_levatt_opts_default(subq_levatt_opts_t *o);
 
 /* Collective over comm (arguments are expected equal on all ranks; the outcome is agreed):
  * a selection object for keys of dimension d.  Errors: SUBQ_ERR_ARG (d == 0; p odd or
  * < 2: "the tensor-power method needs an even p"; eps outside (0, 1) when topk == 0; eps
- * and topk both set; bad features; sketch_dim > 2^20), SUBQ_ERR_UNSUPPORTED (D >
+ * and topk both set; bad features; sketch_dim > 2^20; passes not 1 or 2; ridge < 0 or not
+ * finite), SUBQ_ERR_UNSUPPORTED (D >
  * max_features with features = EXACT), SUBQ_ERR_MEM. */
 int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
                        subq_levatt_t **L);
@@ -107,8 +156,10 @@ void subq_levatt_destroy(subq_levatt_t **L);
 
 /* Pass 1, not collective: G += phi(K)^T phi(K) for rows keys K (rows x d, row-major) held
  * by this rank.  Any chunking and any split over ranks.  Chunks larger than the largest
- * seen grow the feature buffer (rows x D doubles).  Errors: SUBQ_ERR_ARG (called after
- * factor), SUBQ_ERR_NUMERIC (NaN/Inf key, naming the row), SUBQ_ERR_MEM. */
+ * seen grow the feature buffer (rows x D doubles).  passes = 1: the local Gram that
+ * factor's MPI_Exscan passes on to the later ranks (np > 1: every rank adds all its keys;
+ * np = 1: not needed, may be skipped).  Errors: SUBQ_ERR_ARG (called after factor),
+ * SUBQ_ERR_NUMERIC (NaN/Inf key, naming the row), SUBQ_ERR_MEM. */
 int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K);
 
 /* Collective: MPI_Allreduce of G (D^2 doubles, the only communication of the method), then
@@ -119,14 +170,19 @@ int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K);
  * = || L11^{-1} (P^T phi(k))_{1:r} ||^2 (= phi^T G^+ phi for phi in range(G)).
  * Directions of Phi with squared singular value below the tolerance count as null (as in
  * the Gram method of subq_leverage_scores).  n = 0 gives r = 0 and all tau = 0.
+ * passes = 1: instead, MPI_Exscan of the local Grams and key counts: G becomes the Gram
+ * of the keys of the lower ranks (zero on rank 0), the start of the online scores.
  * Errors: SUBQ_ERR_ARG (twice), SUBQ_ERR_LAPACK, SUBQ_ERR_MPI; agreed over comm. */
 int subq_levatt_factor(subq_levatt_t *L);
 
 /* Pass 2, not collective: leverage scores of rows keys K (rows x d) whose global indices
  * are g0 .. g0+rows-1; tau (rows values) may be NULL.  Keeps the candidates of U:
  * threshold: every key with tau >= eps; top-k: a local heap of the k best.  Each global
- * index must be scored exactly once over all ranks and chunks.  Errors: SUBQ_ERR_ARG
- * (before factor, after select), SUBQ_ERR_MEM. */
+ * index must be scored exactly once over all ranks and chunks.  passes = 1: the online
+ * scores (above); each rank's chunks must come in sequence order (g0 = the previous
+ * chunk's g0 + rows) and rank q's keys must follow rank q-1's.  Errors: SUBQ_ERR_ARG
+ * (before factor, after select; passes = 1: a chunk out of order), SUBQ_ERR_NUMERIC
+ * (passes = 1: NaN/Inf key), SUBQ_ERR_LAPACK, SUBQ_ERR_MEM. */
 int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
                       double *tau);
 
@@ -135,7 +191,11 @@ int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
  * Checks the theorem's bound |U| <= rank/eps (times 1 + 1e-9 for rounding of the sum of
  * scores) at run time.  *nU = |U|.  Errors: SUBQ_ERR_ARG (before scoring), SUBQ_ERR_NUMERIC
  * (bound violated: inaccurate scores; message gives |U|, rank, eps, sum of scores),
- * SUBQ_ERR_MPI, SUBQ_ERR_MEM; agreed over comm. */
+ * SUBQ_ERR_MPI, SUBQ_ERR_MEM; agreed over comm.  passes = 1: the eigenvalues of the final
+ * Gram (dsyev on the last rank, which holds it) give the rank and the CMP bound
+ * sum_bound; checked: sum of scores <= sum_bound (SUBQ_ERR_NUMERIC otherwise), ranks'
+ * key ranges in sequence order and, on np > 1, every rank but the last having added
+ * its keys to the Gram in pass 1 (SUBQ_ERR_ARG otherwise). */
 int subq_levatt_select(subq_levatt_t *L, size_t *nU);
 
 /* Not collective: copy U (|U| sorted global indices) into idx; after select. */
@@ -144,10 +204,16 @@ int subq_levatt_universal_set(const subq_levatt_t *L, int64_t *idx);
  * over ranks taken in select). */
 int subq_levatt_info(const subq_levatt_t *L, subq_levatt_info_t *info);
 
+/* Not collective: how many times the pipeline reads this rank's keys: 2 (two passes:
+ * gram_add then score), or 1 (passes = 1 on one rank: score only, no gram_add). */
+int subq_levatt_key_reads(const subq_levatt_t *L);
+
 /* Collective convenience: the whole two-pass pipeline over this rank's keys K (nloc x d,
  * global rows g0 .. g0+nloc-1, ranks holding consecutive or any disjoint ranges) in chunks
  * of `chunk` rows (0 = all at once).  *U is allocated (|U| int64, sorted; free with
- * subq_free), tau (nloc values) may be NULL, info may be NULL.  Errors as the steps. */
+ * subq_free), tau (nloc values) may be NULL, info may be NULL.  passes = 1: the one-pass
+ * pipeline (gram_add only on np > 1; ranks must hold consecutive ranges in rank order).
+ * Errors as the steps. */
 int subq_levatt_universal(MPI_Comm comm, const subq_levatt_opts_t *o, size_t d, size_t nloc,
                           const double *K, size_t g0, size_t chunk, double *tau,
                           int64_t **U, size_t *nU, subq_levatt_info_t *info);

@@ -14,7 +14,10 @@
  *   leverage GFLOP/s = flops of the two BLAS passes / (t_gram + t_score) per rank, with the
  *     flops counted as executed: dsyrk n D (D + 1) for the Gram and dgemm 2 n D r for the
  *     scores (include/subq/levatt.h), summed over ranks and divided by the ranks, so it is
- *     a per-rank rate comparable to the per-rank dgemm rate;
+ *     a per-rank rate comparable to the per-rank dgemm rate; with --passes=1 (online
+ *     scores, one read of the keys on one rank) per block of b = clamp(D, 32, 256) keys:
+ *     dpotrf D^3/3, dtrsm D^2 b, dtpqrt 2 b^2 D, dsyrk D (D + 1) b (src/lev/levatt_online.c),
+ *     i.e. n (D^3/(3b) + D^2 + 2 b D + D (D + 1));
  *   dgemm GFLOP/s   subq_bench_dgemm_rate with this rank's threads, measured in the same run
  *     right before each n by all ranks at once (mean over ranks), and the fraction
  *     leverage / dgemm (goal >= 0.6);
@@ -80,17 +83,18 @@ static int dgemm_cpu_rate_(double *gflops) {
 
 /* One streamed selection over n Gaussian keys of dimension d; generation untimed. */
 static int bench_one_(subq_job_ctx_t *ctx, size_t n, size_t d, size_t chunk, double eps,
-                      double *buf, bench_t *b) {
+                      int passes, double *buf, bench_t *b) {
   memset(b, 0, sizeof *b);
   size_t g0, g1;
   subq_kvopts_block(n, ctx->size, ctx->rank, &g0, &g1);
   subq_levatt_opts_t o;
   subq_levatt_opts_default(&o);
   o.eps = eps;
+  o.passes = passes;
   subq_levatt_t *L = NULL;
   SUBQ_CALL(subq_levatt_create(ctx->comm, d, &o, &L));
   int err = SUBQ_OK;
-  for (int pass = 0; pass < 2 && !err; pass++) {
+  for (int pass = 2 - subq_levatt_key_reads(L); pass < 2 && !err; pass++) {
     if (pass == 1) {
       double t = subq_wtime(), c = cpu_s_();
       err = subq_levatt_factor(L);
@@ -127,13 +131,14 @@ static int mean_(MPI_Comm comm, int size, double x, double *m) {
 }
 
 int subq_levattn_bench(subq_job_ctx_t *ctx) {
-  long ns[MAXN], dl, cl, reps;
+  long ns[MAXN], dl, cl, reps, passes;
   int nn = 0;
   const double eps = 0.05;
   SUBQ_CALL(subq_opts_list(ctx->opts, "bench-n", ns, MAXN, &nn));
   SUBQ_CALL(subq_opts_int(ctx->opts, "bench-d", &dl));
   SUBQ_CALL(subq_opts_int(ctx->opts, "bench-reps", &reps));
   SUBQ_CALL(subq_opts_int(ctx->opts, "chunk", &cl));
+  SUBQ_CALL(subq_opts_int(ctx->opts, "passes", &passes));
   const size_t d = (size_t)dl, chunk = (size_t)cl;
   for (int i = 0; i < nn; i++)
     SUBQ_CHECK((size_t)ns[i] >= d, SUBQ_ERR_ARG, "option --bench-n: n = %ld must be >= d = %zu", ns[i], d);
@@ -156,7 +161,7 @@ int subq_levattn_bench(subq_job_ctx_t *ctx) {
     double best = INFINITY, mx[4] = {0, 0, 0, 0}, blas = 0, cpu = 0, cput = 0;
     bench_t b;
     for (long rep = 0; rep < reps && !err; rep++) {
-      err = bench_one_(ctx, (size_t)ns[i], d, chunk, eps, buf, &b);
+      err = bench_one_(ctx, (size_t)ns[i], d, chunk, eps, (int)passes, buf, &b);
       double loc[4] = {b.gram, b.factor, b.score, b.gram + b.factor + b.score + b.select}, m[4];
       if (!err) SUBQ_MPI(MPI_Allreduce(loc, m, 4, MPI_DOUBLE, MPI_MAX, ctx->comm));
       if (!err && m[3] < best) {
@@ -169,8 +174,10 @@ int subq_levattn_bench(subq_job_ctx_t *ctx) {
     }
     if (err) break;
     const double D = (double)d, r = (double)b.rank, n = (double)ns[i];
-    /* flops as executed by BLAS over all ranks (header comment) */
-    const double flops = n * D * (D + 1) + 2 * n * D * r;
+    /* flops as executed by BLAS/LAPACK over all ranks (header comment) */
+    const double nb = D < 32 ? 32 : D > 256 ? 256 : D; /* online block (levatt_online.c) */
+    const double flops = passes == 2 ? n * D * (D + 1) + 2 * n * D * r
+                                     : n * (D * D * D / (3 * nb) + D * D + 2 * nb * D + D * (D + 1));
     double blas_sum, cpu_sum;
     SUBQ_MPI(MPI_Allreduce(&cput, &tcpu[i], 1, MPI_DOUBLE, MPI_MAX, ctx->comm));
     SUBQ_MPI(MPI_Allreduce(&blas, &blas_sum, 1, MPI_DOUBLE, MPI_SUM, ctx->comm));
@@ -217,6 +224,7 @@ int subq_levattn_bench(subq_job_ctx_t *ctx) {
     if (!err) err = subq_json_num_array(j, "bench_n", nd, un);
     if (!err) err = subq_json_int(j, "bench_d", (long long)d);
     if (!err) err = subq_json_int(j, "bench_chunk", (long long)chunk);
+    if (!err) err = subq_json_int(j, "bench_passes", passes);
     if (!err) err = subq_json_int(j, "bench_reps", reps);
     if (!err) err = subq_json_num_array(j, "bench_time_select_s", tsel, un);
     if (!err) err = subq_json_num_array(j, "bench_time_gram_s", tg, un);

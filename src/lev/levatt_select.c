@@ -12,35 +12,7 @@
 #include "subq/core.h"
 #include "subq/levatt.h"
 #include "subq/sketch.h"
-
-enum { ST_GRAM = 0, ST_FACTORED = 1, ST_SELECTED = 2 };
-
-struct subq_levatt {
-  MPI_Comm comm;
-  int rank, size;
-  subq_levatt_opts_t o;
-  size_t d, D, m;          /* key dim, features, tensor degree m = p/2 */
-  subq_polysketch_t *ps;   /* sketched features (polynomial sketch), else NULL */
-  int *fidx;               /* D x m key coordinates of each feature (m > 1, exact) */
-  double *fcoef;           /* D: sqrt(m! / prod c_a!) */
-  double *G;               /* D x D Gram, then (rank 0) its pivoted Cholesky factor */
-  double *M;               /* D x r row-major scoring matrix P_{:,1:r} L11^{-T} */
-  lapack_int *piv;         /* D, 1-based pivots of dpstrf */
-  size_t r;                /* numerical rank */
-  double *phi, *y;         /* chunk buffers: rows x D features, rows x r scores */
-  size_t cap_rows;         /* rows the chunk buffers hold */
-  size_t n_gram, n_scored; /* local rows seen in pass 1 and pass 2 */
-  size_t n_global;         /* after factor */
-  double sum_tau, max_tau; /* local */
-  double *ct;              /* candidates: tau */
-  int64_t *ci;             /*             global index */
-  size_t nc, capc;
-  int64_t *U;
-  size_t nU;
-  size_t bytes, bytes_peak; /* current and peak workspace of the buffers above */
-  subq_levatt_info_t info;
-  int state;
-};
+#include "lev/levatt_impl.h"
 
 void subq_levatt_opts_default(subq_levatt_opts_t *o) {
   o->p = 2;
@@ -50,9 +22,11 @@ void subq_levatt_opts_default(subq_levatt_opts_t *o) {
   o->features = SUBQ_LEVATT_FEATURES_AUTO;
   o->sketch_dim = 0;
   o->seed = 0;
+  o->passes = 2;
+  o->ridge = 0;
 }
 
-static void account_(subq_levatt_t *L, long long delta) {
+void subq_levatt_account_(subq_levatt_t *L, long long delta) {
   L->bytes = (size_t)((long long)L->bytes + delta);
   if (L->bytes > L->bytes_peak) L->bytes_peak = L->bytes;
 }
@@ -115,6 +89,10 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "give eps or topk, not both (eps %g, topk %zu)", o->eps, o->topk);
   else if (o->features < SUBQ_LEVATT_FEATURES_AUTO || o->features > SUBQ_LEVATT_FEATURES_SKETCH)
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "features must be auto, exact or sketch, got %d", o->features);
+  else if (o->passes != 1 && o->passes != 2)
+    err = SUBQ_FAIL(SUBQ_ERR_ARG, "passes must be 1 (online scores) or 2 (exact), got %d", o->passes);
+  else if (!(o->ridge >= 0) || !isfinite(o->ridge))
+    err = SUBQ_FAIL(SUBQ_ERR_ARG, "ridge must be a finite lambda >= 0, got %g", o->ridge);
   else if (!sketch && !(D = features_(d, m, cap))) {
     if (o->features == SUBQ_LEVATT_FEATURES_EXACT)
       err = SUBQ_FAIL(SUBQ_ERR_UNSUPPORTED,
@@ -141,18 +119,18 @@ int subq_levatt_create(MPI_Comm comm, size_t d, const subq_levatt_opts_t *o,
     L->D = D;
     err = SUBQ_ZALLOC(L->G, D * D);
     if (!err) err = SUBQ_ZALLOC(L->piv, D);
-    if (!err) account_(L, (long long)(D * D * sizeof(double) + D * sizeof(lapack_int)));
+    if (!err) subq_levatt_account_(L, (long long)(D * D * sizeof(double) + D * sizeof(lapack_int)));
     if (!err && sketch) {
       /* Gaussian degree-2 sketch (PolySketchFormer Alg. 1) for p = 2, 4; TensorSketch above.
        * Counter-based: identical on every rank. */
       subq_sketch_type_t t = m <= 2 ? SUBQ_SKETCH_GAUSSIAN : SUBQ_SKETCH_TENSOR;
       err = subq_polysketch_create(t, (int)d, (int)D, (int)m, o->seed, SUBQ_LEVATT_SKETCH_STREAM, &L->ps);
-      if (!err) account_(L, (long long)((t == SUBQ_SKETCH_GAUSSIAN ? 2 * d * D + 256 * D : m * d + 4 * D) * sizeof(double)));
+      if (!err) subq_levatt_account_(L, (long long)((t == SUBQ_SKETCH_GAUSSIAN ? 2 * d * D + 256 * D : m * d + 4 * D) * sizeof(double)));
     } else if (!err && m > 1) {
       err = SUBQ_ALLOC(L->fidx, D * m);
       if (!err) err = SUBQ_ALLOC(L->fcoef, D);
       if (!err) {
-        account_(L, (long long)(D * m * sizeof(int) + D * sizeof(double)));
+        subq_levatt_account_(L, (long long)(D * m * sizeof(int) + D * sizeof(double)));
         build_features_(L);
       }
     }
@@ -180,11 +158,15 @@ void subq_levatt_destroy(subq_levatt_t **Lp) {
   subq_free(&L->ct);
   subq_free(&L->ci);
   subq_free(&L->U);
+  subq_free(&L->F);
+  subq_free(&L->Z);
+  subq_free(&L->R);
+  subq_free(&L->T);
   subq_free(Lp);
 }
 
 /* Chunk buffers for `rows` rows (phi only when m > 1; y needs r <= D columns). */
-static int reserve_(subq_levatt_t *L, size_t rows, int need_y) {
+int subq_levatt_reserve_(subq_levatt_t *L, size_t rows, int need_y) {
   if (rows <= L->cap_rows && (!need_y || L->y)) return SUBQ_OK;
   size_t cap = rows > L->cap_rows ? rows : L->cap_rows;
   const int need_phi = L->m > 1 || L->ps;
@@ -196,12 +178,12 @@ static int reserve_(subq_levatt_t *L, size_t rows, int need_y) {
   if (need_phi) SUBQ_CALL(SUBQ_ALLOC(L->phi, nel));
   if (need_y) SUBQ_CALL(SUBQ_ALLOC(L->y, nel));
   L->cap_rows = cap;
-  account_(L, (long long)(nel * sizeof(double)) * (need_phi + need_y) - old);
+  subq_levatt_account_(L, (long long)(nel * sizeof(double)) * (need_phi + need_y) - old);
   return SUBQ_OK;
 }
 
 /* phi(K) for rows keys; returns the pointer to use (K itself when m == 1, exact). */
-static const double *features_of_(subq_levatt_t *L, size_t rows, const double *K) {
+const double *subq_levatt_features_of_(subq_levatt_t *L, size_t rows, const double *K) {
   if (L->ps) {
     subq_polysketch_features(L->ps, rows, K, L->d, L->phi, L->D); /* lds valid: no error */
     return L->phi;
@@ -223,15 +205,26 @@ static const double *features_of_(subq_levatt_t *L, size_t rows, const double *K
   return phi;
 }
 
+static int check_finite_(const subq_levatt_t *L, size_t rows, const double *K, size_t base,
+                         const char *what) {
+  /* x * 0 is NaN exactly for NaN/Inf x: one vectorised pass, the row only on failure */
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (size_t i = 0; i < rows * L->d; i++) s += K[i] * 0.0;
+  if (isfinite(s)) return SUBQ_OK;
+  for (size_t i = 0; i < rows * L->d; i++)
+    SUBQ_CHECK(isfinite(K[i]), SUBQ_ERR_NUMERIC, "key %zu (local, %s) has a non-finite entry",
+               base + i / L->d, what);
+  return SUBQ_OK;
+}
+
 int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K) {
   SUBQ_CHECK(L && (K || rows == 0), SUBQ_ERR_ARG, "NULL argument");
   SUBQ_CHECK(L->state == ST_GRAM, SUBQ_ERR_ARG, "gram_add after factor: start a new object");
   if (rows == 0) return SUBQ_OK;
-  for (size_t i = 0; i < rows * L->d; i++)
-    SUBQ_CHECK(isfinite(K[i]), SUBQ_ERR_NUMERIC, "key %zu (local, pass 1) has a non-finite entry",
-               L->n_gram + i / L->d);
-  SUBQ_CALL(reserve_(L, rows, 0));
-  const double *phi = features_of_(L, rows, K);
+  SUBQ_CALL(check_finite_(L, rows, K, L->n_gram, "pass 1"));
+  SUBQ_CALL(subq_levatt_reserve_(L, rows, 0));
+  const double *phi = subq_levatt_features_of_(L, rows, K);
   /* Row-major upper triangle of G = column-major lower triangle (what dpstrf reads). */
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)L->D, (int)rows, 1.0, phi,
               (int)L->D, 1.0, L->G, (int)L->D);
@@ -271,6 +264,7 @@ int subq_levatt_factor(subq_levatt_t *L) {
   SUBQ_CHECK(L, SUBQ_ERR_ARG, "NULL object");
   int err = L->state == ST_GRAM ? SUBQ_OK : SUBQ_FAIL(SUBQ_ERR_ARG, "factor called twice");
   SUBQ_CALL(subq_error_agree(L->comm, err));
+  if (L->o.passes == 1) return subq_levatt_online_prefix_(L);
   const size_t D = L->D;
   unsigned long long nl = L->n_gram, ng = 0;
   SUBQ_MPI(MPI_Allreduce(&nl, &ng, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, L->comm));
@@ -278,7 +272,7 @@ int subq_levatt_factor(subq_levatt_t *L) {
   /* The one collective of the method on D^2 numbers (paper, Section 4). */
   SUBQ_MPI(MPI_Allreduce(MPI_IN_PLACE, L->G, (int)(D * D), MPI_DOUBLE, MPI_SUM, L->comm));
   err = SUBQ_ALLOC(L->M, D * D);
-  if (!err) account_(L, (long long)(D * D * sizeof(double)));
+  if (!err) subq_levatt_account_(L, (long long)(D * D * sizeof(double)));
   err = subq_error_agree(L->comm, err);
   if (!err && L->rank == 0) err = factor_root_(L);
   SUBQ_CALL(subq_error_agree(L->comm, err));
@@ -296,7 +290,7 @@ static int better_(double ta, int64_t ia, double tb, int64_t ib) {
   return ta > tb || (ta == tb && ia < ib);
 }
 
-static int push_candidate_(subq_levatt_t *L, double t, int64_t g) {
+int subq_levatt_push_(subq_levatt_t *L, double t, int64_t g) {
   if (L->o.topk == 0) {
     if (!(t >= L->o.eps)) return SUBQ_OK;
     if (L->nc == L->capc) {
@@ -307,7 +301,7 @@ static int push_candidate_(subq_levatt_t *L, double t, int64_t g) {
       int64_t *ci = realloc(L->ci, cap * sizeof *ci);
       SUBQ_CHECK(ci, SUBQ_ERR_MEM, "cannot grow the candidate list to %zu", cap);
       L->ci = ci;
-      account_(L, (long long)((cap - L->capc) * (sizeof(double) + sizeof(int64_t))));
+      subq_levatt_account_(L, (long long)((cap - L->capc) * (sizeof(double) + sizeof(int64_t))));
       L->capc = cap;
     }
     L->ct[L->nc] = t;
@@ -351,22 +345,30 @@ int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
     SUBQ_CALL(SUBQ_ALLOC(L->ct, L->o.topk));
     SUBQ_CALL(SUBQ_ALLOC(L->ci, L->o.topk));
     L->capc = L->o.topk;
-    account_(L, (long long)(L->o.topk * (sizeof(double) + sizeof(int64_t))));
+    subq_levatt_account_(L, (long long)(L->o.topk * (sizeof(double) + sizeof(int64_t))));
   }
-  SUBQ_CALL(reserve_(L, rows, 1));
+  if (L->o.passes == 1) {
+    SUBQ_CALL(check_finite_(L, rows, K, L->n_scored, "online pass"));
+    SUBQ_CALL(subq_levatt_reserve_(L, rows, 0));
+    SUBQ_CALL(subq_levatt_online_score_(L, rows, subq_levatt_features_of_(L, rows, K), g0, tau));
+    L->n_scored += rows;
+    return SUBQ_OK;
+  }
+  SUBQ_CALL(subq_levatt_reserve_(L, rows, 1));
   const size_t D = L->D, r = L->r;
-  const double *phi = features_of_(L, rows, K);
+  const double *phi = subq_levatt_features_of_(L, rows, K);
   double *restrict y = L->y;
   /* Z = Phi M (rows x r), the scores' coordinates (factor_root_). */
   if (r) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)r, (int)D, 1.0,
                      phi, (int)D, L->M, (int)r, 0.0, y, (int)r);
   for (size_t i = 0; i < rows; i++) {
     double t = 0;
+#pragma omp simd reduction(+ : t)
     for (size_t a = 0; a < r; a++) t += y[i * r + a] * y[i * r + a];
     if (tau) tau[i] = t;
     L->sum_tau += t;
     if (t > L->max_tau) L->max_tau = t;
-    SUBQ_CALL(push_candidate_(L, t, (int64_t)(g0 + i)));
+    SUBQ_CALL(subq_levatt_push_(L, t, (int64_t)(g0 + i)));
   }
   L->n_scored += rows;
   return SUBQ_OK;
@@ -393,6 +395,10 @@ int subq_levatt_select(subq_levatt_t *L, size_t *nU) {
   SUBQ_MPI(MPI_Allreduce(loc, glob, 2, MPI_DOUBLE, MPI_SUM, L->comm));
   SUBQ_MPI(MPI_Allreduce(mx, gmx, 2, MPI_DOUBLE, MPI_MAX, L->comm));
   size_t n = (size_t)glob[0];
+  if (L->o.passes == 1) {
+    L->n_global = n;
+    SUBQ_CALL(subq_levatt_online_finish_(L)); /* collective, agreed */
+  }
   err = SUBQ_OK;
   if (n != L->n_global)
     err = SUBQ_FAIL(SUBQ_ERR_ARG, "pass 2 scored %zu keys but pass 1 saw %zu", n, L->n_global);
@@ -436,7 +442,7 @@ int subq_levatt_select(subq_levatt_t *L, size_t *nU) {
     for (size_t c = 0; c < keep; c++) L->U[c] = (int64_t)all[2 * c + 1];
     qsort(L->U, keep, sizeof(int64_t), cmp_i64_);
     L->nU = keep;
-    account_(L, (long long)(keep * sizeof(int64_t)));
+    subq_levatt_account_(L, (long long)(keep * sizeof(int64_t)));
   }
   subq_free(&cnt);
   subq_free(&dis);
@@ -452,11 +458,22 @@ int subq_levatt_select(subq_levatt_t *L, size_t *nU) {
   inf->sum_scores = glob[1];
   inf->max_score = gmx[0];
   inf->universal_set_size = L->nU;
-  inf->bound = L->o.topk ? (double)L->o.topk : (double)L->r / L->o.eps;
+  inf->passes = L->o.passes;
+  if (L->o.passes == 2) { /* online: sum_bound and ridge_* set by subq_levatt_online_finish_ */
+    inf->sum_bound = (double)L->r;
+    inf->ridge_min = inf->ridge_max = 0;
+  }
+  inf->bound = L->o.topk ? (double)L->o.topk : inf->sum_bound / L->o.eps;
   inf->workspace_bytes = (size_t)fmax(gmx[1], (double)L->bytes_peak);
   L->state = ST_SELECTED;
+  /* One pass: the CMP bound on the sum of online scores (include/subq/levatt.h). */
+  if (L->o.passes == 1 && inf->sum_scores > inf->sum_bound * (1 + 1e-9) + 1e-9)
+    return SUBQ_FAIL(SUBQ_ERR_NUMERIC,
+                     "online scores sum to %.6g, above the bound sum_k log(1 + sigma_k^2/lambda) "
+                     "= %.6g (lambda = %g): inaccurate scores", inf->sum_scores, inf->sum_bound,
+                     inf->ridge_min);
   /* The theorem's bound |U| <= rank/eps (paper, Section 3), checked at run time. */
-  if (!L->o.topk && (double)L->nU > inf->bound * (1 + 1e-9))
+  if (L->o.passes == 2 && !L->o.topk && (double)L->nU > inf->bound * (1 + 1e-9))
     return SUBQ_FAIL(SUBQ_ERR_NUMERIC,
                      "universal set size %zu exceeds rank/eps = %zu/%g = %g: inaccurate scores "
                      "(sum of scores %.6g)", L->nU, L->r, L->o.eps, inf->bound, inf->sum_scores);
@@ -478,6 +495,10 @@ int subq_levatt_info(const subq_levatt_t *L, subq_levatt_info_t *info) {
   return SUBQ_OK;
 }
 
+int subq_levatt_key_reads(const subq_levatt_t *L) {
+  return L->o.passes == 2 || L->size > 1 ? 2 : 1;
+}
+
 int subq_levatt_universal(MPI_Comm comm, const subq_levatt_opts_t *o, size_t d, size_t nloc,
                           const double *K, size_t g0, size_t chunk, double *tau, int64_t **U,
                           size_t *nU, subq_levatt_info_t *info) {
@@ -488,7 +509,7 @@ int subq_levatt_universal(MPI_Comm comm, const subq_levatt_opts_t *o, size_t d, 
   SUBQ_CALL(subq_levatt_create(comm, d, o, &L));
   if (chunk == 0) chunk = nloc ? nloc : 1;
   int err = SUBQ_OK;
-  for (size_t i = 0; i < nloc && !err; i += chunk)
+  for (size_t i = 0; i < nloc && !err && subq_levatt_key_reads(L) == 2; i += chunk)
     err = subq_levatt_gram_add(L, nloc - i < chunk ? nloc - i : chunk, K + i * d);
   err = subq_error_agree(comm, err);
   if (!err) err = subq_levatt_factor(L);

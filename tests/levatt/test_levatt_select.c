@@ -13,18 +13,6 @@
 
 static int rank_, size_;
 
-/* Gaussian keys with Pareto(1.5) norms: a few outlier keys carry heavy attention. */
-static void pareto_keys(size_t n, size_t d, uint64_t seed, double *K) {
-  for (size_t j = 0; j < n; j++) {
-    double r = pow(subq_rng_uniform(seed, 2, j), -1.0 / 1.5);
-    for (size_t c = 0; c < d; c++) K[j * d + c] = r * subq_rng_gauss(seed, 1, j * d + c);
-  }
-}
-
-static void gauss(size_t n, uint64_t seed, double *X) {
-  for (size_t i = 0; i < n; i++) X[i] = subq_rng_gauss(seed, 3, i);
-}
-
 /* One case: library (sharded, chunk 7 and in-memory) vs the dense reference. */
 static void run_case(const char *name, size_t n, size_t d, const double *K, size_t nq,
                      const double *Q, const subq_levatt_opts_t *o, int want_heavy, double tol) {
@@ -133,8 +121,8 @@ int main(int argc, char **argv) {
   double *K = aligned_alloc(64, 1000 * 16 * sizeof *K), *Q = aligned_alloc(64, 200 * 16 * sizeof *Q);
 
   /* A: random keys with outliers, p = 2 */
-  pareto_keys(n, d, 7, K);
-  gauss(nq * d, 8, Q);
+  ref_pareto_keys(n, d, 7, K);
+  ref_gauss(nq * d, 8, Q);
   o.eps = 0.05;
   run_case("pareto", n, d, K, nq, Q, &o, 1, 1e-10);
   o.eps = 0.2;
@@ -152,12 +140,7 @@ int main(int argc, char **argv) {
    * kernel path, chunking) could cross it: 2e-5 keeps 30x margin and is still 10x below
    * the bound.  U is compared only when no score lies within tol of eps (ties above). */
   n = 300, d = 6;
-  gauss(n * d, 9, K);
-  for (size_t c = 0; c < d; c++) K[17 * d + c] *= 1e6;
-  for (size_t j = 100; j < 160; j++) memcpy(K + j * d, K + 99 * d, d * sizeof *K);
-  for (size_t j = 200; j < 205; j++) memset(K + j * d, 0, d * sizeof *K);
-  gauss(nq * d, 10, Q);
-  for (size_t i = 0; i < 10; i++) memcpy(Q + i * d, K + 99 * d, d * sizeof *K);
+  ref_adversarial(K, nq, Q);
   /* eps = 0.0099, not 0.01: key 38 has tau = 0.01 - 1.6e-6, closer to 0.01 than the
    * scores' accuracy here, so its membership in U flipped with rounding (the flaky failure
    * of test_levatt_select_np2); every score is >= 8.6e-5 away from 0.0099. */
@@ -166,23 +149,15 @@ int main(int argc, char **argv) {
 
   /* C: rank-deficient: keys in a 4-dimensional subspace of R^10 */
   n = 200, d = 10;
-  double B[4 * 10], G[200 * 4];
-  gauss(40, 11, B);
-  pareto_keys(200, 4, 12, G);
-  for (size_t j = 0; j < n; j++)
-    for (size_t c = 0; c < d; c++) {
-      double s = 0;
-      for (int t = 0; t < 4; t++) s += G[j * 4 + t] * B[t * d + c];
-      K[j * d + c] = s;
-    }
-  gauss(nq * d, 13, Q);
+  ref_subspace_keys(K);
+  ref_gauss(nq * d, 13, Q);
   o.eps = 0.05;
   run_case("rank-deficient", n, d, K, nq, Q, &o, 1, 1e-10);
 
   /* D: p = 4 from the tensor power (symmetric reduction D = 10 vs the full 16 columns) */
   n = 300, d = 4;
-  pareto_keys(n, d, 14, K);
-  gauss(nq * d, 15, Q);
+  ref_pareto_keys(n, d, 14, K);
+  ref_gauss(nq * d, 15, Q);
   o.p = 4;
   o.eps = 0.05;
   run_case("pareto-p4", n, d, K, nq, Q, &o, 1, 1e-10);
@@ -192,8 +167,8 @@ int main(int argc, char **argv) {
 
   /* E: n < d: every key has tau = 1 (documented: U = all keys) */
   n = 5, d = 8;
-  gauss(n * d, 16, K);
-  gauss(nq * d, 17, Q);
+  ref_gauss(n * d, 16, K);
+  ref_gauss(nq * d, 17, Q);
   o.eps = 0.5;
   run_case("n<d", n, d, K, nq, Q, &o, 1, 1e-10);
 

@@ -18,13 +18,6 @@
 
 static int rank_, size_;
 
-static void pareto_keys(size_t n, size_t d, uint64_t seed, double *K) {
-  for (size_t j = 0; j < n; j++) {
-    double r = pow(subq_rng_uniform(seed, 2, j), -1.0 / 1.5);
-    for (size_t c = 0; c < d; c++) K[j * d + c] = r * subq_rng_gauss(seed, 1, j * d + c);
-  }
-}
-
 /* Run the sketch path; returns (on every rank) the max relative error of tau~ vs the SVD
  * scores, and checks tau~ <= tau, the rank, the sum and the sketched-kernel theorem. */
 static double run_case(const char *name, size_t n, size_t d, int p, size_t r, const double *K,
@@ -92,7 +85,7 @@ int main(int argc, char **argv) {
   const size_t nq = 50;
   double *K = malloc(300 * 6 * sizeof *K), *Q = malloc(nq * 6 * sizeof *Q);
   /* p = 4, d = 6: exact D = C(7, 2) = 21 symmetric features of the 36 of K^{(x)2} */
-  pareto_keys(300, 6, 21, K);
+  ref_pareto_keys(300, 6, 21, K);
   for (size_t i = 0; i < nq * 6; i++) Q[i] = subq_rng_gauss(22, 3, i);
   double relU;
   CHECK(run_case("gauss-r64", 300, 6, 4, 64, K, nq, Q, 0.05, 21, &relU) < 1e-6);
@@ -102,7 +95,7 @@ int main(int argc, char **argv) {
   run_case("gauss-r14", 300, 6, 4, 14, K, nq, Q, 0.05, 14, &relU);
   CHECK(relU < 0.95);
   /* p = 6, d = 4: D = C(6, 3) = 20 of 64; TensorSketch with r = 256 keeps the rank */
-  pareto_keys(300, 4, 23, K);
+  ref_pareto_keys(300, 4, 23, K);
   for (size_t i = 0; i < nq * 4; i++) Q[i] = subq_rng_gauss(24, 3, i);
   CHECK(run_case("tensor-r256", 300, 4, 6, 256, K, nq, Q, 0.05, 20, &relU) < 1e-6);
   free(K);
