@@ -125,8 +125,7 @@ static void triad_(float *a, const float *b, const float *c, float s, size_t n) 
       S[j] = s;                                                                            \
       mx = s > mx ? s : mx;                                                                \
     }                                                                                      \
-    float l = 0;                                                                           \
-    for (size_t j = 0; j < n; j++) l += (S[j] = expf(S[j] - mx));                          \
+    float l = EXP_SUM8(n, S, mx);                                                          \
     __m256 acc[16];                                                                        \
     for (int c = 0; c < d / 8; c++) acc[c] = _mm256_setzero_ps();                          \
     for (size_t j = 0; j < n; j++) {                                                       \
@@ -137,6 +136,34 @@ static void triad_(float *a, const float *b, const float *c, float s, size_t n) 
     for (int c = 0; c < d / 8; c++)                                                        \
       _mm256_storeu_ps(o + 8 * c, _mm256_mul_ps(acc[c], _mm256_set1_ps(1 / l)));           \
   }
+/* l = sum_j (S[j] <- exp(S[j] - mx)): 8 lanes with glibc libmvec's expf when linked (the
+ * same exp as the library's softmax), else scalar expf. */
+#ifdef SUBQ_HAVE_MVEC
+extern __m256 _ZGVdN8v_expf(__m256);
+__attribute__((target("avx2,fma"))) static float exp_sum8_(size_t n, float *S, float mx) {
+  const __m256 vm = _mm256_set1_ps(mx);
+  __m256 a = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(S + j), vm));
+    _mm256_storeu_ps(S + j, e);
+    a = _mm256_add_ps(a, e);
+  }
+  float t[8], l = 0;
+  _mm256_storeu_ps(t, a);
+  for (int k = 0; k < 8; k++) l += t[k];
+  for (; j < n; j++) l += (S[j] = expf(S[j] - mx));
+  return l;
+}
+#define EXP_SUM8(n, S, mx) exp_sum8_(n, S, mx)
+#else
+static float exp_sum_(size_t n, float *S, float mx) {
+  float l = 0;
+  for (size_t j = 0; j < n; j++) l += (S[j] = expf(S[j] - mx));
+  return l;
+}
+#define EXP_SUM8(n, S, mx) exp_sum_(n, S, mx)
+#endif
 #define LOAD_H(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define LOAD_F(p) _mm256_loadu_ps(p)
 ATTN_AVX2(fp16_attn_avx2_, uint16_t, LOAD_H)

@@ -11,7 +11,8 @@
  *
  * Storage per block: 16 bits (radius) + sum_l b_l D/2^l bits, e.g. 16 + 8*4 + 4*2 + 2*2 +
  * 1*2 = 62 bits per 16 coordinates = 3.875 bits/coordinate for L = 4, bits 4,2,2,2.
- * Codes of a row are packed back to back (block, then level, then angle index). */
+ * Codes are stored in groups of 16 rows, transposed so that one load gives a code field of
+ * all 16 rows (layout in quant_impl.h); the last n mod 16 rows are stored row-major. */
 #include <stdlib.h>
 
 #include "quant/quant_impl.h"
@@ -153,56 +154,70 @@ static int setup_(subq_quant_t *q, size_t n, const float *X) {
   subq_free(&xb);
   subq_free(&rad);
   subq_free(&vals);
-  if (!err) err = subq_polar_tables_setup_(q);
+  if (!err) {
+    for (int l = 1, f = 0, off = 0; l <= L; l++)
+      for (int j = 0; j < (D >> l); j++, f++, off += q->bits[l - 1]) {
+        q->poff[f] = off;
+        q->pk[f] = q->bits[l - 1];
+      }
+    int narrow = 1; /* the AVX-512 kernels take 1, 2 or 4 bits per level */
+    for (int l = 1; l <= L; l++) narrow &= q->bits[l - 1] == 1 || q->bits[l - 1] == 2 || q->bits[l - 1] == 4;
+    q->simd = narrow && subq_polar_avx512_ok_();
+  }
   if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
   return SUBQ_OK;
 }
 
+/* Quantize rows [i0, i1) (preconditioned X) into t at their layout positions. */
+static void encode_rows_(const subq_quant_t *q, const float *X, size_t i0, size_t i1,
+                         subq_qtensor_t *t, size_t *bad) {
+  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q), nb = d / D;
+  for (size_t i = i0; i < i1; i++) {
+    double xb[MAXD], ang[MAXD], r;
+    for (int b = 0; b < nb; b++) {
+      for (int j = 0; j < D; j++) xb[j] = X[i * (size_t)d + (size_t)(b * D + j)];
+      subq_polar_transform(L, 1, xb, &r, ang);
+      uint16_t h = subq_f2h_((float)r);
+      if ((h & 0x7c00u) == 0x7c00u && *bad == 0) *bad = i + 1;
+      t->half[subq_polar_rad_(t->nq, nb, i, b)] = h;
+      for (int l = 1, f = 0; l <= L; l++)
+        for (int j = 0; j < (D >> l); j++, f++)
+          subq_bits_put_(t->code, subq_polar_pos_(q, t->nq, nb, bpb, i, b, f),
+                         (uint32_t)angle_code_(q, l, ang[f]), q->pk[f]);
+    }
+  }
+}
+
 static int encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t) {
-  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q);
-  const size_t nb = (size_t)(d / D);
+  const int D = 1 << q->levels, d = q->dim, bpb = subq_polar_bpb_(q);
+  const size_t nb = (size_t)(d / D), G = SUBQ_POLAR_GROUP, ng = n / G;
   size_t nblk = 0, nbits = 0;
   SUBQ_CALL(subq_size_mul(n, nb, &nblk));
   SUBQ_CALL(subq_size_mul(nblk, (size_t)bpb, &nbits));
   SUBQ_CALL(subq_qtensor_alloc_(t, nbits, nblk));
+  t->nq = n; /* the layout depends on it (subq_quant_encode sets the same value) */
   size_t bad = 0; /* 1 + first row whose block norm overflows fp16 */
-  const int aligned = (nb * (size_t)bpb) % 8 == 0; /* rows own whole bytes */
-#pragma omp parallel for schedule(static) reduction(max : bad) if (aligned)
-  for (size_t i = 0; i < n; i++) {
-    double xb[MAXD], ang[MAXD], r;
-    size_t pos = i * nb * (size_t)bpb;
-    for (size_t b = 0; b < nb; b++) {
-      for (int j = 0; j < D; j++) xb[j] = X[i * (size_t)d + b * (size_t)D + (size_t)j];
-      subq_polar_transform(L, 1, xb, &r, ang);
-      uint16_t h = subq_f2h_((float)r);
-      if ((h & 0x7c00u) == 0x7c00u && bad == 0) bad = i + 1;
-      t->half[i * nb + b] = h;
-      int off = 0;
-      for (int l = 1; l <= L; l++) {
-        const int cnt = D >> l, nbl = q->bits[l - 1];
-        for (int j = 0; j < cnt; j++, pos += (size_t)nbl)
-          subq_bits_put_(t->code, pos, (uint32_t)angle_code_(q, l, ang[off + j]), nbl);
-        off += cnt;
-      }
-    }
+  /* Groups own whole bytes; the tail rows (row-major, may share bytes) go to one thread. */
+#pragma omp parallel for schedule(static) reduction(max : bad)
+  for (size_t g = 0; g <= ng; g++) {
+    size_t b1 = 0;
+    encode_rows_(q, X, g * G, g < ng ? (g + 1) * G : n, t, &b1);
+    if (b1 && (!bad || b1 < bad)) bad = b1;
   }
   SUBQ_CHECK(!bad, SUBQ_ERR_NUMERIC, "row %zu: a block norm exceeds the fp16 range (65504)",
              bad - 1);
   return SUBQ_OK;
 }
 
-/* Reconstruct one block (float) from its radius and codes starting at bit *pos. */
-void subq_polar_decode_block_(const subq_quant_t *q, const uint8_t *code, size_t *pos,
-                              float r0, float *x) {
+void subq_polar_codes_(const subq_quant_t *q, const subq_qtensor_t *t, size_t i, int b,
+                       uint32_t *c) {
+  const int D = 1 << q->levels, nb = q->dim / D, bpb = subq_polar_bpb_(q);
+  for (int f = 0; f < D - 1; f++)
+    c[f] = subq_bits_get_(t->code, subq_polar_pos_(q, t->nq, nb, bpb, i, b, f), q->pk[f]);
+}
+
+void subq_polar_reconstruct_(const subq_quant_t *q, const uint32_t *c, float r0, float *x) {
   const int L = q->levels, D = 1 << L;
-  uint32_t c[MAXD];
-  size_t p = *pos;
-  for (int l = 1, off = 0; l <= L; l++) {
-    const int cnt = D >> l, nbl = q->bits[l - 1];
-    for (int j = 0; j < cnt; j++, p += (size_t)nbl) c[off + j] = subq_bits_get_(code, p, nbl);
-    off += cnt;
-  }
-  *pos = p;
   float r[MAXD / 2], nr[MAXD / 2];
   r[0] = r0;
   int m = 1, off = D - 2;
@@ -223,76 +238,19 @@ void subq_polar_decode_block_(const subq_quant_t *q, const uint8_t *code, size_t
 }
 
 static int decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) {
-  const int D = 1 << q->levels, d = q->dim, bpb = subq_polar_bpb_(q);
-  const size_t nb = (size_t)(d / D);
+  const int D = 1 << q->levels, d = q->dim, nb = d / D;
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < t->nq; i++) {
-    size_t pos = i * nb * (size_t)bpb;
-    for (size_t b = 0; b < nb; b++)
-      subq_polar_decode_block_(q, t->code, &pos, subq_h2f_(t->half[i * nb + b]),
-                    X + i * (size_t)d + b * (size_t)D);
-  }
-  return SUBQ_OK;
-}
-
-/* Scores from codes.  Per query: level-1 table T[j][c] = q'_{2j} cos(t_c) + q'_{2j+1}
- * sin(t_c) for every coordinate pair j and level-1 code c; then per key block the tree is
- * folded bottom-up, s <- cos(psi) s_left + sin(psi) s_right with the level's code tables,
- * and the block contributes radius * s.  Cost per (query, key): d/2 table lookups and
- * d/2 - nb multiply-adds; no dequantized vector is formed.  Keys are unpacked once per
- * block of queries (tables for up to QB queries, at most ~16 MiB). */
-static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
-                   const float *Qr, float *S, size_t lds) {
-  if (q->up) return subq_polar_scores_fast_(q, t, nqry, Qr, S, lds);
-  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q), k1 = q->cbk[0];
-  const size_t nb = (size_t)(d / D), tsz = (size_t)(d / 2) * (size_t)k1;
-  size_t QB = ((size_t)1 << 22) / tsz;
-  QB = QB < 1 ? 1 : QB > 64 ? 64 : QB;
-  float *T = NULL;
-  SUBQ_CALL(subq_malloc(QB, tsz * sizeof(float), &T));
-  for (size_t q0 = 0; q0 < nqry; q0 += QB) {
-    const size_t nb_q = nqry - q0 < QB ? nqry - q0 : QB;
-    for (size_t qi = 0; qi < nb_q; qi++) {
-      const float *qv = Qr + (q0 + qi) * (size_t)d;
-      float *Tq = T + qi * tsz;
-      for (int j = 0; j < d / 2; j++)
-        for (int c = 0; c < k1; c++)
-          Tq[(size_t)j * k1 + c] = qv[2 * j] * q->cbcos[0][c] + qv[2 * j + 1] * q->cbsin[0][c];
-    }
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < t->nq; i++) {
-      uint32_t code[MAXD * 4]; /* this row's codes, block-major (dim <= 4 MAXD: setup) */
-      uint32_t *cp = code;
-      size_t pos = i * nb * (size_t)bpb;
-      for (size_t b = 0; b < nb; b++)
-        for (int l = 1; l <= L; l++)
-          for (int j = 0; j < (D >> l); j++, pos += (size_t)q->bits[l - 1])
-            *cp++ = subq_bits_get_(t->code, pos, q->bits[l - 1]);
-      for (size_t qi = 0; qi < nb_q; qi++) {
-        const float *Tq = T + qi * tsz;
-        float acc = 0;
-        const uint32_t *c = code;
-        for (size_t b = 0; b < nb; b++, c += D - 1) {
-          float s[MAXD / 2];
-          const float *Tb = Tq + b * (size_t)(D / 2) * (size_t)k1;
-          int m = D / 2, off = m;
-          for (int j = 0; j < m; j++) s[j] = Tb[(size_t)j * k1 + c[j]];
-          for (int l = 2; l <= L; l++) {
-            const float *cs = q->cbcos[l - 1], *sn = q->cbsin[l - 1];
-            m /= 2;
-            for (int j = 0; j < m; j++) s[j] = cs[c[off + j]] * s[2 * j] + sn[c[off + j]] * s[2 * j + 1];
-            off += m;
-          }
-          acc += subq_h2f_(t->half[i * nb + b]) * s[0];
-        }
-        S[(q0 + qi) * lds + i] = acc;
-      }
+    uint32_t c[MAXD];
+    for (int b = 0; b < nb; b++) {
+      subq_polar_codes_(q, t, i, b, c);
+      subq_polar_reconstruct_(q, c, subq_h2f_(t->half[subq_polar_rad_(t->nq, nb, i, b)]),
+                              X + i * (size_t)d + (size_t)(b * D));
     }
   }
-  subq_free(&T);
   return SUBQ_OK;
 }
 
 const subq_quant_ops_t subq_quant_ops_polarquant = {"polarquant", SUBQ_PRECOND_HADAMARD,
-                                                    setup_, encode_, decode_, scores_,
+                                                    setup_, encode_, decode_, subq_polar_scores_,
                                                     subq_polar_wsum_};

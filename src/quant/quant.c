@@ -51,8 +51,6 @@ void subq_quant_destroy(subq_quant_t **qp) {
   subq_free(&q->signs);
   subq_free(&q->rot);
   subq_free(&q->S);
-  subq_free(&q->up);
-  subq_free(&q->v2);
   for (int l = 0; l < SUBQ_POLAR_MAX_LEVELS; l++) {
     subq_free(&q->cb[l]);
     subq_free(&q->cbcos[l]);
