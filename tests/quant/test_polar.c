@@ -166,8 +166,8 @@ static void test_scores_from_codes_(void) {
   const size_t n = 300, nq = 7;
   const int d = 64;
   float *K = gauss_rows_(n, d, 21, 0), *Q = gauss_rows_(nq, d, 22, 0);
-  /* Default bits (the specialised table kernel), a non-default layout that still takes the
-   * table path ({2,3,1,2}), one that does not (6 level-1 bits: generic unpacking), and L = 3. */
+  /* Default bits (AVX-512 kernels where the CPU has them), layouts with 3- and 6-bit levels
+   * (portable path only), and L = 3.  test_polar_simd.c compares the two paths. */
   static const int bits_[4][4] = {{4, 2, 2, 2}, {2, 3, 1, 2}, {6, 2, 2, 2}, {3, 2, 2, 0}};
   for (int v = 0; v < 4; v++)
   for (int cbk = 0; cbk < 2; cbk++)
