@@ -72,17 +72,108 @@ void subq_polar_inverse(int L, size_t nblocks, const double *radius, const doubl
 
 static double density_cb_(double psi, void *ctx) { return subq_polar_density(*(int *)ctx, psi); }
 
-/* Code of angle v at level l (1-based): nearest centroid; level 1 is circular. */
-static inline int angle_code_(const subq_quant_t *q, int l, double v) {
-  const double *c = q->cb[l - 1];
-  const int k = q->cbk[l - 1];
-  int j = subq_nearest_(c, k, v);
-  if (l == 1 && k > 1) {
-    double dj = fabs(v - c[j]);
-    if (fabs(v - (c[0] + 2 * M_PI)) < dj) j = 0;
-    else if (fabs(v - (c[k - 1] - 2 * M_PI)) < dj) j = k - 1;
+/* Cell boundaries of every level as directions, so that encoding compares coordinates
+ * with them instead of computing angles (see block_codes_). */
+static int boundaries_setup_(subq_quant_t *q) {
+  for (int l = 1; l <= q->levels; l++) {
+    const int k = q->cbk[l - 1];
+    const double *c = q->cb[l - 1];
+    SUBQ_CALL(SUBQ_ALLOC(q->bnd_c[l - 1], k));
+    SUBQ_CALL(SUBQ_ALLOC(q->bnd_s[l - 1], k));
+    for (int j = 0; j < k; j++) {
+      /* the wrap-around midpoint, taken modulo 2pi (block_codes_ knows which side) */
+      double beta = j < k - 1 ? 0.5 * (c[j] + c[j + 1]) : 0.5 * (c[k - 1] + c[0]) + M_PI;
+      if (j == k - 1 && c[k - 1] + c[0] >= 2 * M_PI) beta = 0.5 * (c[k - 1] + c[0]) - M_PI;
+      if (l == 1) {
+        q->bnd_c[0][j] = cos(beta);
+        q->bnd_s[0][j] = sin(beta);
+      } else {
+        q->bnd_c[l - 1][j] = cos(beta) * cos(beta);
+        q->bnd_s[l - 1][j] = sin(beta) * sin(beta);
+      }
+    }
   }
-  return j;
+  const int nb = SUBQ_POLAR_GUESS_BINS, k1 = q->cbk[0];
+  SUBQ_CALL(SUBQ_ALLOC(q->guess1, nb));
+  for (int t = 0, n = 0; t < nb; t++) {
+    while (n < k1 - 1 && 0.5 * (q->cb[0][n] + q->cb[0][n + 1]) < 2 * M_PI * t / nb) n++;
+    q->guess1[t] = n;
+  }
+  return SUBQ_OK;
+}
+
+/* Is theta(x, y) in [0, 2pi) > beta, for a boundary direction (c, s) = (cos beta,
+ * sin beta) in half-turn bup (1: [0, pi), 0: [pi, 2pi))?  In the same half-turn the angles
+ * differ by less than pi and the sign of sin(theta - beta) = c y - s x decides; otherwise
+ * the half-turns do.  up: the half-turn of (x, y); (x, y) = 0 is theta = 0. */
+static inline int above_(int up, double x, double y, double c, double s, int bup) {
+  const double cr = c * y - s * x;
+  return ((up == bup) & (cr > 0)) | ((up != bup) & !up);
+}
+static inline int below_(int up, double x, double y, double c, double s, int bup) {
+  const double cr = c * y - s * x;
+  return ((up == bup) & (cr < 0)) | ((up != bup) & up);
+}
+static inline int half_(double x, double y) { return (y > 0) | ((y == 0) & (x >= 0)); }
+
+/* atan2(y, x) in [0, 2pi) to ~1e-5 rad (only a guess for block_codes_: a minimax
+ * polynomial for atan on [0, 1], Abramowitz & Stegun 4.4.49 form, after octant reduction). */
+static inline float angle_guess_(float x, float y) {
+  const float ax = fabsf(x), ay = fabsf(y), mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
+  const float z = mx > 0 ? mn / mx : 0, z2 = z * z;
+  float a = z * (0.99997726f + z2 * (-0.33262347f + z2 * (0.19354346f + z2 * (-0.11643287f +
+                 z2 * (0.05265332f + z2 * -0.01172120f)))));
+  a = ay > ax ? (float)M_PI_2 - a : a; /* selects, not jumps: the signs are random */
+  a = x < 0 ? (float)M_PI - a : a;
+  return y < 0 ? (float)(2 * M_PI) - a : a;
+}
+
+/* Codes of one block of D = 2^L coordinates (level order) and its squared norm: the
+ * recursive polar transform's angles (Alg. 1) quantized to the nearest centroid without
+ * computing them.  The nearest centroid is the number of cell midpoints below the angle
+ * (what subq_nearest_ finds).  Level 1: a guess from an approximate angle, corrected by exact
+ * comparisons of (x, y) with the midpoint directions (above_), then the circular
+ * wrap-around cell; level l >= 2: psi = atan2(rR, rL) in [0, pi/2] exceeds a
+ * midpoint beta iff rR^2 cos^2 beta > rL^2 sin^2 beta, so only squared radii are formed.
+ * The same codes as atan2/hypot and subq_nearest_ except for angles on a boundary within
+ * rounding (test_polar.c, test_encode_codes_, finds none in 96k Gaussian blocks). */
+static double block_codes_(const subq_quant_t *q, const float *x, uint32_t *code) {
+  const int L = q->levels, D = 1 << L, k1 = q->cbk[0];
+  const double *bc = q->bnd_c[0], *bs = q->bnd_s[0];
+  double r2[MAXD / 2];
+  /* the wrap-around midpoint lies at or past 2pi (stored modulo 2pi) or before it */
+  const int beyond = k1 > 1 && q->cb[0][k1 - 1] + q->cb[0][0] >= 2 * M_PI;
+  const int wup = half_(bc[k1 - 1], bs[k1 - 1]);
+  for (int j = 0; j < D / 2; j++) {
+    const double a = x[2 * j], b = x[2 * j + 1];
+    const int up = half_(a, b);
+    r2[j] = a * a + b * b;
+    /* Guess from an approximate angle and a table of bins, then exact steps to the cell with
+     * beta_{n-1} < theta <= beta_n (usually none). */
+    const float th = angle_guess_((float)a, (float)b);
+    int t = (int)(th * (float)(SUBQ_POLAR_GUESS_BINS / (2 * M_PI)));
+    int n = q->guess1[t < 0 ? 0 : t >= SUBQ_POLAR_GUESS_BINS ? SUBQ_POLAR_GUESS_BINS - 1 : t];
+    while (n < k1 - 1 && above_(up, a, b, bc[n], bs[n], half_(bc[n], bs[n]))) n++;
+    while (n > 0 && !above_(up, a, b, bc[n - 1], bs[n - 1], half_(bc[n - 1], bs[n - 1]))) n--;
+    if (k1 > 1) {
+      if (!beyond && n == k1 - 1 && above_(up, a, b, bc[k1 - 1], bs[k1 - 1], wup)) n = 0;
+      else if (beyond && n == 0 && below_(up, a, b, bc[k1 - 1], bs[k1 - 1], wup)) n = k1 - 1;
+    }
+    code[j] = (uint32_t)n;
+  }
+  for (int l = 2, m = D / 2, f = D / 2; l <= L; l++) {
+    const int k = q->cbk[l - 1];
+    const double *c2 = q->bnd_c[l - 1], *s2 = q->bnd_s[l - 1];
+    m /= 2;
+    for (int j = 0; j < m; j++, f++) {
+      const double rl = r2[2 * j], rr = r2[2 * j + 1];
+      int n = 0;
+      for (int i = 0; i < k - 1; i++) n += rr * c2[i] > rl * s2[i];
+      code[f] = (uint32_t)n;
+      r2[j] = rl + rr;
+    }
+  }
+  return r2[0];
 }
 
 int subq_polar_bpb_(const subq_quant_t *q) {
@@ -154,6 +245,7 @@ static int setup_(subq_quant_t *q, size_t n, const float *X) {
   subq_free(&xb);
   subq_free(&rad);
   subq_free(&vals);
+  if (!err) err = boundaries_setup_(q);
   if (!err) {
     for (int l = 1, f = 0, off = 0; l <= L; l++)
       for (int j = 0; j < (D >> l); j++, f++, off += q->bits[l - 1]) {
@@ -171,21 +263,17 @@ static int setup_(subq_quant_t *q, size_t n, const float *X) {
 /* Quantize rows [i0, i1) (preconditioned X) into t at their layout positions. */
 static void encode_rows_(const subq_quant_t *q, const float *X, size_t i0, size_t i1,
                          subq_qtensor_t *t, size_t *bad) {
-  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q), nb = d / D;
-  for (size_t i = i0; i < i1; i++) {
-    double xb[MAXD], ang[MAXD], r;
+  const int D = 1 << q->levels, d = q->dim, bpb = subq_polar_bpb_(q), nb = d / D;
+  for (size_t i = i0; i < i1; i++)
     for (int b = 0; b < nb; b++) {
-      for (int j = 0; j < D; j++) xb[j] = X[i * (size_t)d + (size_t)(b * D + j)];
-      subq_polar_transform(L, 1, xb, &r, ang);
+      uint32_t c[MAXD];
+      const double r = sqrt(block_codes_(q, X + i * (size_t)d + (size_t)(b * D), c));
       uint16_t h = subq_f2h_((float)r);
       if ((h & 0x7c00u) == 0x7c00u && *bad == 0) *bad = i + 1;
       t->half[subq_polar_rad_(t->nq, nb, i, b)] = h;
-      for (int l = 1, f = 0; l <= L; l++)
-        for (int j = 0; j < (D >> l); j++, f++)
-          subq_bits_put_(t->code, subq_polar_pos_(q, t->nq, nb, bpb, i, b, f),
-                         (uint32_t)angle_code_(q, l, ang[f]), q->pk[f]);
+      for (int f = 0; f < D - 1; f++)
+        subq_bits_put_(t->code, subq_polar_pos_(q, t->nq, nb, bpb, i, b, f), c[f], q->pk[f]);
     }
-  }
 }
 
 static int encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t) {

@@ -51,10 +51,13 @@ void subq_quant_destroy(subq_quant_t **qp) {
   subq_free(&q->signs);
   subq_free(&q->rot);
   subq_free(&q->S);
+  subq_free(&q->guess1);
   for (int l = 0; l < SUBQ_POLAR_MAX_LEVELS; l++) {
     subq_free(&q->cb[l]);
     subq_free(&q->cbcos[l]);
     subq_free(&q->cbsin[l]);
+    subq_free(&q->bnd_c[l]);
+    subq_free(&q->bnd_s[l]);
   }
   subq_free(qp);
 }

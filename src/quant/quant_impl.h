@@ -69,6 +69,11 @@ struct subq_quant {
    * (polar_avx512.c) are used: set at setup when the CPU has them and every level has 1, 2
    * or 4 bits; tests clear it to exercise the portable path. */
   int poff[SUBQ_POLAR_MAX_BLOCK], pk[SUBQ_POLAR_MAX_BLOCK];
+  /* PolarQuant cell boundaries as directions (polarquant.c, encode without atan2): level 1:
+   * cos, sin of the k - 1 midpoints and of the wrap-around midpoint (k entries); level
+   * l >= 2: cos^2, sin^2 of the k - 1 midpoints. */
+  double *bnd_c[SUBQ_POLAR_MAX_LEVELS], *bnd_s[SUBQ_POLAR_MAX_LEVELS];
+  int *guess1; /* level 1: midpoints below 2 pi t / SUBQ_POLAR_GUESS_BINS, t = 0..bins-1 */
   int simd;
 };
 
@@ -93,6 +98,7 @@ extern const subq_quant_ops_t subq_quant_ops_polarquant, subq_quant_ops_kivi,
  * Radii (fp16, t->half): group g: half[(g nb + b) 16 + l]; tail row i: half[i nb + b].
  * Both layouts use exactly 16 + bpb bits per block: sizes are what the bits say. */
 #define SUBQ_POLAR_GROUP 16
+#define SUBQ_POLAR_GUESS_BINS 1024
 int subq_polar_bpb_(const subq_quant_t *q); /* code bits per block of 2^L coordinates */
 static inline size_t subq_polar_lane_pos_(int k, int l) {
   return k == 4 ? (size_t)(32 * (l & 1) + 4 * (l >> 1)) : (size_t)(k * l);
