@@ -136,7 +136,7 @@ static inline float angle_guess_(float x, float y) {
  * wrap-around cell; level l >= 2: psi = atan2(rR, rL) in [0, pi/2] exceeds a
  * midpoint beta iff rR^2 cos^2 beta > rL^2 sin^2 beta, so only squared radii are formed.
  * The same codes as atan2/hypot and subq_nearest_ except for angles on a boundary within
- * rounding (test_polar.c, test_encode_codes_, finds none in 96k Gaussian blocks). */
+ * rounding (test_polar.c, test_encode_codes_, finds none in 48k Gaussian blocks). */
 static double block_codes_(const subq_quant_t *q, const float *x, uint32_t *code) {
   const int L = q->levels, D = 1 << L, k1 = q->cbk[0];
   const double *bc = q->bnd_c[0], *bs = q->bnd_s[0];
