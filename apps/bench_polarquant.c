@@ -12,7 +12,12 @@
  *                            3.875 bits/coordinate): scores from the codes, values
  *                            accumulated from the codes, one inverse rotation at the end;
  *              reported as time, ratio fp32/x, bytes read, the rate those bytes were read at
- *              and that rate as a fraction of the measured memory bandwidth.
+ *              and that rate as a fraction of the measured memory bandwidth;
+ *   GQA        (--gqa=G, default 4, 0: off) one decode step of G query heads sharing the KV
+ *              head (as in Llama-3: 32 query / 8 KV heads): fp32_gqa = OpenBLAS sgemm for
+ *              the G x n scores and for P V (K and V read once), pq_gqa =
+ *              subq_quant_attention with G queries (codes unpacked once for all G);
+ *              ratio against fp32_gqa, and pq_gqa's time against one single-query call.
  *   bandwidth  measured in the same process on a buffer larger than the last-level cache:
  *              a read (sum) kernel and the STREAM triad a = b + s c (STREAM byte
  *              convention: 12 bytes per element, non-temporal stores).  Fractions are given
@@ -31,8 +36,9 @@
  * (the thread CPU clock does not see the device).
  *
  * Usage: subq_bench_polarquant [--reps=R] [--flush-mib=M] [--csv=FILE] [--n=8192,32768,...]
- *        [--d=64,128] [--clock=cpu|wall] [--device=cpu|cuda|auto]   (OMP_NUM_THREADS
- *        threads; results/ uses 1).
+ *        [--d=64,128] [--clock=cpu|wall] [--gqa=G] [--device=cpu|cuda|auto]
+ *        (OMP_NUM_THREADS threads; results/ uses 1; set OPENBLAS_CORETYPE=SkylakeX where
+ *        OpenBLAS does not name the CPU).
  * --clock=cpu (default) times with the thread's CPU clock, which on a shared machine leaves
  * out the time the scheduler gives to other processes (stalls on memory still count);
  * --clock=wall uses the wall clock (meaningful on an idle machine). */
@@ -133,8 +139,7 @@ static void triad_(float *a, const float *b, const float *c, float s, size_t n) 
       S[j] = s;                                                                            \
       mx = s > mx ? s : mx;                                                                \
     }                                                                                      \
-    float l = 0;                                                                           \
-    for (size_t j = 0; j < n; j++) l += (S[j] = expf(S[j] - mx));                          \
+    float l = EXP_SUM8(n, S, mx);                                                          \
     __m256 acc[16];                                                                        \
     for (int c = 0; c < d / 8; c++) acc[c] = _mm256_setzero_ps();                          \
     for (size_t j = 0; j < n; j++) {                                                       \
@@ -145,6 +150,34 @@ static void triad_(float *a, const float *b, const float *c, float s, size_t n) 
     for (int c = 0; c < d / 8; c++)                                                        \
       _mm256_storeu_ps(o + 8 * c, _mm256_mul_ps(acc[c], _mm256_set1_ps(1 / l)));           \
   }
+static float exp_sum_(size_t n, float *S, float mx) {
+  float l = 0;
+  for (size_t j = 0; j < n; j++) l += (S[j] = expf(S[j] - mx));
+  return l;
+}
+/* l = sum_j (S[j] <- exp(S[j] - mx)): 8 lanes with glibc libmvec's expf when linked (the
+ * same exp as the library's softmax), else scalar expf. */
+#ifdef SUBQ_HAVE_MVEC
+extern __m256 _ZGVdN8v_expf(__m256);
+__attribute__((target("avx2,fma"))) static float exp_sum8_(size_t n, float *S, float mx) {
+  const __m256 vm = _mm256_set1_ps(mx);
+  __m256 a = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(S + j), vm));
+    _mm256_storeu_ps(S + j, e);
+    a = _mm256_add_ps(a, e);
+  }
+  float t[8], l = 0;
+  _mm256_storeu_ps(t, a);
+  for (int k = 0; k < 8; k++) l += t[k];
+  for (; j < n; j++) l += (S[j] = expf(S[j] - mx));
+  return l;
+}
+#define EXP_SUM8(n, S, mx) exp_sum8_(n, S, mx)
+#else
+#define EXP_SUM8(n, S, mx) exp_sum_(n, S, mx)
+#endif
 #define LOAD_H(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define LOAD_F(p) _mm256_loadu_ps(p)
 ATTN_AVX2(fp16_attn_avx2_, uint16_t, LOAD_H)
@@ -186,6 +219,24 @@ static void fp32_attn_(size_t n, int d, const float *K, const float *V, const fl
   cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, d, 1.0f / l, V, d, S, 1, 0.0f, o, 1);
 }
 
+/* GQA decode step in fp32: nq query heads sharing one KV head (K, V read once): OpenBLAS
+ * sgemm for S = scale Q K^T (nq x n) and O = P V, softmax per row in between. */
+static void fp32_gqa_(size_t n, int d, int nq, const float *K, const float *V, const float *Q,
+                      float scale, float *S, float *O) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, (int)n, d, scale, Q, d, K, d, 0.0f,
+              S, (int)n);
+  float l[16];
+  for (int i = 0; i < nq; i++) {
+    float *s = S + (size_t)i * n, mx = -INFINITY;
+    for (size_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    l[i] = avx2_ ? EXP_SUM8(n, s, mx) : exp_sum_(n, s, mx);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, d, (int)n, 1.0f, S, (int)n, V, d,
+              0.0f, O, d);
+  for (int i = 0; i < nq; i++)
+    for (int c = 0; c < d; c++) O[i * d + c] /= l[i];
+}
+
 /* ---- driver ----------------------------------------------------------------------- */
 
 static long opt_list_(int argc, char **argv, const char *name, long *v, int max, int *cnt) {
@@ -218,12 +269,13 @@ static double rel_err_(int d, const float *a, const float *ref) {
 
 int main(int argc, char **argv) {
   if (subq_init(&argc, &argv)) return 1;
-  int rc = 1, nn = 3, nd = 2, cnt;
+  int rc = 1, nn = 3, nd = 2, cnt, gqa = 4;
   long ns[8] = {8192, 32768, 131072}, ds[8] = {64, 128}, v[8];
   long reps = 5, flush_mib = 512;
   if (opt_list_(argc, argv, "--n", ns, 8, &cnt)) nn = cnt;
   if (opt_list_(argc, argv, "--d", ds, 8, &cnt)) nd = cnt;
   if (opt_list_(argc, argv, "--reps", v, 1, &cnt)) reps = v[0];
+  if (opt_list_(argc, argv, "--gqa", v, 1, &cnt)) gqa = (int)(v[0] < 0 ? 0 : v[0] > 16 ? 16 : v[0]);
   if (opt_list_(argc, argv, "--flush-mib", v, 1, &cnt)) flush_mib = v[0];
   const char *csvpath = opt_str_(argc, argv, "--csv"), *clk = opt_str_(argc, argv, "--clock");
   const char *devopt = opt_str_(argc, argv, "--device");
@@ -282,6 +334,7 @@ int main(int argc, char **argv) {
       const size_t n = (size_t)ns[in], nd_ = n * (size_t)d;
       const float scale = 1.0f / sqrtf((float)d);
       float *K = NULL, *V = NULL, *S = NULL, *q = NULL, *o[3] = {NULL, NULL, NULL};
+      float *Qg = NULL, *Sg = NULL, *og[2] = {NULL, NULL};
       uint16_t *K16 = NULL, *V16 = NULL;
       double *tmp = NULL;
       subq_quant_t *qk = NULL, *qv = NULL;
@@ -292,6 +345,12 @@ int main(int argc, char **argv) {
                 subq_malloc(nd_, sizeof(uint16_t), &V16) ||
                 subq_malloc((size_t)1 << 20, sizeof(double), &tmp);
       for (int m = 0; !err && m < 3; m++) err = subq_malloc((size_t)d, sizeof(float), &o[m]);
+      if (!err && gqa)
+        err = subq_malloc((size_t)gqa * (size_t)d, sizeof(float), &Qg) ||
+              subq_malloc((size_t)gqa * n, sizeof(float), &Sg) ||
+              subq_malloc((size_t)gqa * (size_t)d, sizeof(float), &og[0]) ||
+              subq_malloc((size_t)gqa * (size_t)d, sizeof(float), &og[1]);
+      for (int c = 0; !err && c < gqa * d; c++) Qg[c] = subq_rng_gaussf(7, 98, (uint64_t)c);
       /* Keys: Gaussian with a few heavy channels (like real keys); values Gaussian. */
       for (size_t i0 = 0; !err && i0 < 2 * nd_; i0 += (size_t)1 << 20) {
         size_t m = 2 * nd_ - i0 < ((size_t)1 << 20) ? 2 * nd_ - i0 : (size_t)1 << 20;
@@ -330,9 +389,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_polarquant: %s\n", subq_error_message());
         goto next;
       }
-      double best[3] = {1e300, 1e300, 1e300};
+      double best[5] = {1e300, 1e300, 1e300, 1e300, 1e300};
       for (int r = 0; !err && r < reps; r++)
-        for (int m = 0; !err && m < 3; m++) {
+        for (int m = 0; !err && m < (gqa ? 5 : 3); m++) {
           sink_ += read_(B, nf);
           double t0 = now_();
           if (m == 0 && avx2_ && d % 16 == 0 && d <= 128)
@@ -341,7 +400,9 @@ int main(int argc, char **argv) {
           else if (m == 1 && avx2_ && d % 16 == 0 && d <= 128)
             fp16_attn_avx2_(n, d, K16, V16, q, scale, S, o[1]);
           else if (m == 1) fp16_attn_scalar_(n, d, K16, V16, q, scale, S, o[1]);
-          else err = subq_quant_attention(qk, Kt, qv, Vt, 1, q, scale, o[2], MPI_COMM_SELF);
+          else if (m == 2) err = subq_quant_attention(qk, Kt, qv, Vt, 1, q, scale, o[2], MPI_COMM_SELF);
+          else if (m == 3) fp32_gqa_(n, d, gqa, K, V, Qg, scale, Sg, og[0]);
+          else err = subq_quant_attention(qk, Kt, qv, Vt, (size_t)gqa, Qg, scale, og[1], MPI_COMM_SELF);
           best[m] = fmin(best[m], now_() - t0);
         }
       if (err) {
@@ -349,21 +410,28 @@ int main(int argc, char **argv) {
         goto next;
       }
       const double pq_bits = subq_qtensor_bits(Kt) + subq_qtensor_bits(Vt);
-      const double bytes[3] = {8.0 * nd_, 4.0 * nd_, pq_bits / 8};
-      const double bpc[3] = {32, 16, pq_bits / (2.0 * nd_)};
-      const char *names[3] = {"fp32", "fp16", "polarquant"};
+      const double bytes[5] = {8.0 * nd_, 4.0 * nd_, pq_bits / 8, 8.0 * nd_, pq_bits / 8};
+      const double bpc[5] = {32, 16, pq_bits / (2.0 * nd_), 32, pq_bits / (2.0 * nd_)};
+      const char *names[5] = {"fp32", "fp16", "polarquant", "fp32_gqa", "pq_gqa"};
       const double qgbs = 4.0 * nd_ / tq * 1e-9;
-      for (int m = 0; m < 3; m++) {
-        double rate = bytes[m] / best[m], err_m = m ? rel_err_(d, o[m], o[0]) : 0;
+      for (int m = 0; m < (gqa ? 5 : 3); m++) {
+        /* GQA rows: ratio against the fp32 GQA step, error against its first head. */
+        const int base = m < 3 ? 0 : 3;
+        double rate = bytes[m] / best[m];
+        double err_m = m == 1 || m == 2 ? rel_err_(d, o[m], o[0]) : m == 4 ? rel_err_(d, og[1], og[0]) : 0;
         printf("%4d %7zu %-10s %6.3f %10.3e %7.2f %9.2f %7.2f %6.1f%% %6.1f%% %9.2e\n", d, n,
-               names[m], bpc[m], best[m], best[0] / best[m], bytes[m] / 1048576, rate * 1e-9,
+               names[m], bpc[m], best[m], best[base] / best[m], bytes[m] / 1048576, rate * 1e-9,
                100 * rate / bw_read, 100 * rate / bw_triad, err_m);
         if (csv)
           fprintf(csv, "%d,%zu,%s,%.4f,%.6e,%.4f,%.0f,%.4f,%.4f,%.4f,%.3e,%.4f,%.4f,%s\n", d, n,
-                  names[m], bpc[m], best[m], best[0] / best[m], bytes[m], rate * 1e-9,
+                  names[m], bpc[m], best[m], best[base] / best[m], bytes[m], rate * 1e-9,
                   rate / bw_read, rate / bw_triad, err_m, bw_read * 1e-9, bw_triad * 1e-9,
-                  m == 2 ? subq_device_name(device) : "cpu");
+                  m == 2 || m == 4 ? subq_device_name(device) : "cpu");
       }
+      if (gqa)
+        printf("%4d %7zu %-10s %d heads: polarquant %.2fx the time of one head (%.2fx fewer "
+               "per head than %d single-query calls)\n", d, n, "pq_gqa", gqa, best[4] / best[2],
+               gqa * best[2] / best[4], gqa);
       printf("%4d %7zu %-10s %6.3f %10.3e %7s %9.2f %7.2f   (GB/s of fp32 input)\n", d, n,
              "quantize", 3.875, tq, "", 4.0 * nd_ / 1048576, qgbs);
       if (csv)
@@ -378,6 +446,7 @@ int main(int argc, char **argv) {
       subq_free(&K), subq_free(&V), subq_free(&S), subq_free(&q), subq_free(&K16);
       subq_free(&V16), subq_free(&tmp);
       for (int m = 0; m < 3; m++) subq_free(&o[m]);
+      subq_free(&Qg), subq_free(&Sg), subq_free(&og[0]), subq_free(&og[1]);
       if (err) goto out;
     }
   rc = 0;

@@ -16,6 +16,7 @@ extern const subq_job_t subq_job_kernel_lra_bench;
 extern const subq_job_t subq_job_sparsify;
 extern const subq_job_t subq_job_kernel_solve;
 extern const subq_job_t subq_job_cluster;
+extern const subq_job_t subq_job_polarquant_decode;
 
 static const subq_job_t *const jobs_[] = {
     &subq_job_info,
@@ -31,6 +32,7 @@ static const subq_job_t *const jobs_[] = {
     &subq_job_sparsify,
     &subq_job_kernel_solve,
     &subq_job_cluster,
+    &subq_job_polarquant_decode,
 };
 
 int subq_job_count(void) { return (int)(sizeof jobs_ / sizeof jobs_[0]); }

@@ -12,7 +12,7 @@
 
 /* Softmax weights of one row of scores in place: s_j <- exp(scale s_j - max); returns the
  * max in *m and the sum in *l. */
-static void softmax_(size_t n, float *s, float scale, double *m, double *l) {
+static void softmax_scalar_(size_t n, float *s, float scale, double *m, double *l) {
   float mx = -INFINITY;
   for (size_t j = 0; j < n; j++) mx = fmaxf(mx, scale * s[j]);
   double sum = 0;
@@ -20,6 +20,45 @@ static void softmax_(size_t n, float *s, float scale, double *m, double *l) {
   *m = mx;
   *l = sum;
 }
+
+#if defined(SUBQ_HAVE_MVEC) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+/* glibc libmvec's 16-lane expf (the vector variant of expf, <= 4 ulp; AVX-512 ABI). */
+extern __m512 _ZGVeN16v_expf(__m512);
+
+/* The same with AVX-512: 16 lanes, exp from libmvec, the sum in double. */
+__attribute__((target("avx512f,avx512dq"))) static void softmax_avx512_(size_t n, float *s,
+                                                                          float scale, double *m,
+                                                                          double *l) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  __m512 vm = _mm512_set1_ps(-INFINITY);
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) vm = _mm512_max_ps(vm, _mm512_mul_ps(sc, _mm512_loadu_ps(s + j)));
+  float mx = _mm512_reduce_max_ps(vm);
+  for (; j < n; j++) mx = fmaxf(mx, scale * s[j]);
+  const __m512 vx = _mm512_set1_ps(mx);
+  __m512d a0 = _mm512_setzero_pd(), a1 = a0;
+  for (j = 0; j + 16 <= n; j += 16) {
+    const __m512 e = _ZGVeN16v_expf(_mm512_fmsub_ps(sc, _mm512_loadu_ps(s + j), vx));
+    _mm512_storeu_ps(s + j, e);
+    a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+  }
+  double sum = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+  for (; j < n; j++) sum += (s[j] = expf(scale * s[j] - mx));
+  *m = mx;
+  *l = sum;
+}
+
+static void softmax_(size_t n, float *s, float scale, double *m, double *l) {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+    softmax_avx512_(n, s, scale, m, l);
+  else softmax_scalar_(n, s, scale, m, l);
+}
+#else
+#define softmax_ softmax_scalar_
+#endif
 
 /* sum_j P[i, j] vhat_j for this shard, into lo[i*(d+1) + 1 ..].  With a wsum op (PolarQuant)
  * the values are accumulated from the codes in the rotated coordinates and rotated back

@@ -11,7 +11,8 @@
  *
  * Storage per block: 16 bits (radius) + sum_l b_l D/2^l bits, e.g. 16 + 8*4 + 4*2 + 2*2 +
  * 1*2 = 62 bits per 16 coordinates = 3.875 bits/coordinate for L = 4, bits 4,2,2,2.
- * Codes of a row are packed back to back (block, then level, then angle index). */
+ * Codes are stored in groups of 16 rows, transposed so that one load gives a code field of
+ * all 16 rows (layout in quant_impl.h); the last n mod 16 rows are stored row-major. */
 #include <stdlib.h>
 
 #include "quant/quant_impl.h"
@@ -71,17 +72,108 @@ void subq_polar_inverse(int L, size_t nblocks, const double *radius, const doubl
 
 static double density_cb_(double psi, void *ctx) { return subq_polar_density(*(int *)ctx, psi); }
 
-/* Code of angle v at level l (1-based): nearest centroid; level 1 is circular. */
-static inline int angle_code_(const subq_quant_t *q, int l, double v) {
-  const double *c = q->cb[l - 1];
-  const int k = q->cbk[l - 1];
-  int j = subq_nearest_(c, k, v);
-  if (l == 1 && k > 1) {
-    double dj = fabs(v - c[j]);
-    if (fabs(v - (c[0] + 2 * M_PI)) < dj) j = 0;
-    else if (fabs(v - (c[k - 1] - 2 * M_PI)) < dj) j = k - 1;
+/* Cell boundaries of every level as directions, so that encoding compares coordinates
+ * with them instead of computing angles (see block_codes_). */
+static int boundaries_setup_(subq_quant_t *q) {
+  for (int l = 1; l <= q->levels; l++) {
+    const int k = q->cbk[l - 1];
+    const double *c = q->cb[l - 1];
+    SUBQ_CALL(SUBQ_ALLOC(q->bnd_c[l - 1], k));
+    SUBQ_CALL(SUBQ_ALLOC(q->bnd_s[l - 1], k));
+    for (int j = 0; j < k; j++) {
+      /* the wrap-around midpoint, taken modulo 2pi (block_codes_ knows which side) */
+      double beta = j < k - 1 ? 0.5 * (c[j] + c[j + 1]) : 0.5 * (c[k - 1] + c[0]) + M_PI;
+      if (j == k - 1 && c[k - 1] + c[0] >= 2 * M_PI) beta = 0.5 * (c[k - 1] + c[0]) - M_PI;
+      if (l == 1) {
+        q->bnd_c[0][j] = cos(beta);
+        q->bnd_s[0][j] = sin(beta);
+      } else {
+        q->bnd_c[l - 1][j] = cos(beta) * cos(beta);
+        q->bnd_s[l - 1][j] = sin(beta) * sin(beta);
+      }
+    }
   }
-  return j;
+  const int nb = SUBQ_POLAR_GUESS_BINS, k1 = q->cbk[0];
+  SUBQ_CALL(SUBQ_ALLOC(q->guess1, nb));
+  for (int t = 0, n = 0; t < nb; t++) {
+    while (n < k1 - 1 && 0.5 * (q->cb[0][n] + q->cb[0][n + 1]) < 2 * M_PI * t / nb) n++;
+    q->guess1[t] = n;
+  }
+  return SUBQ_OK;
+}
+
+/* Is theta(x, y) in [0, 2pi) > beta, for a boundary direction (c, s) = (cos beta,
+ * sin beta) in half-turn bup (1: [0, pi), 0: [pi, 2pi))?  In the same half-turn the angles
+ * differ by less than pi and the sign of sin(theta - beta) = c y - s x decides; otherwise
+ * the half-turns do.  up: the half-turn of (x, y); (x, y) = 0 is theta = 0. */
+static inline int above_(int up, double x, double y, double c, double s, int bup) {
+  const double cr = c * y - s * x;
+  return ((up == bup) & (cr > 0)) | ((up != bup) & !up);
+}
+static inline int below_(int up, double x, double y, double c, double s, int bup) {
+  const double cr = c * y - s * x;
+  return ((up == bup) & (cr < 0)) | ((up != bup) & up);
+}
+static inline int half_(double x, double y) { return (y > 0) | ((y == 0) & (x >= 0)); }
+
+/* atan2(y, x) in [0, 2pi) to ~1e-5 rad (only a guess for block_codes_: a minimax
+ * polynomial for atan on [0, 1], Abramowitz & Stegun 4.4.49 form, after octant reduction). */
+static inline float angle_guess_(float x, float y) {
+  const float ax = fabsf(x), ay = fabsf(y), mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
+  const float z = mx > 0 ? mn / mx : 0, z2 = z * z;
+  float a = z * (0.99997726f + z2 * (-0.33262347f + z2 * (0.19354346f + z2 * (-0.11643287f +
+                 z2 * (0.05265332f + z2 * -0.01172120f)))));
+  a = ay > ax ? (float)M_PI_2 - a : a; /* selects, not jumps: the signs are random */
+  a = x < 0 ? (float)M_PI - a : a;
+  return y < 0 ? (float)(2 * M_PI) - a : a;
+}
+
+/* Codes of one block of D = 2^L coordinates (level order) and its squared norm: the
+ * recursive polar transform's angles (Alg. 1) quantized to the nearest centroid without
+ * computing them.  The nearest centroid is the number of cell midpoints below the angle
+ * (what subq_nearest_ finds).  Level 1: a guess from an approximate angle, corrected by exact
+ * comparisons of (x, y) with the midpoint directions (above_), then the circular
+ * wrap-around cell; level l >= 2: psi = atan2(rR, rL) in [0, pi/2] exceeds a
+ * midpoint beta iff rR^2 cos^2 beta > rL^2 sin^2 beta, so only squared radii are formed.
+ * The same codes as atan2/hypot and subq_nearest_ except for angles on a boundary within
+ * rounding (test_polar.c, test_encode_codes_, finds none in 48k Gaussian blocks). */
+static double block_codes_(const subq_quant_t *q, const float *x, uint32_t *code) {
+  const int L = q->levels, D = 1 << L, k1 = q->cbk[0];
+  const double *bc = q->bnd_c[0], *bs = q->bnd_s[0];
+  double r2[MAXD / 2];
+  /* the wrap-around midpoint lies at or past 2pi (stored modulo 2pi) or before it */
+  const int beyond = k1 > 1 && q->cb[0][k1 - 1] + q->cb[0][0] >= 2 * M_PI;
+  const int wup = half_(bc[k1 - 1], bs[k1 - 1]);
+  for (int j = 0; j < D / 2; j++) {
+    const double a = x[2 * j], b = x[2 * j + 1];
+    const int up = half_(a, b);
+    r2[j] = a * a + b * b;
+    /* Guess from an approximate angle and a table of bins, then exact steps to the cell with
+     * beta_{n-1} < theta <= beta_n (usually none). */
+    const float th = angle_guess_((float)a, (float)b);
+    int t = (int)(th * (float)(SUBQ_POLAR_GUESS_BINS / (2 * M_PI)));
+    int n = q->guess1[t < 0 ? 0 : t >= SUBQ_POLAR_GUESS_BINS ? SUBQ_POLAR_GUESS_BINS - 1 : t];
+    while (n < k1 - 1 && above_(up, a, b, bc[n], bs[n], half_(bc[n], bs[n]))) n++;
+    while (n > 0 && !above_(up, a, b, bc[n - 1], bs[n - 1], half_(bc[n - 1], bs[n - 1]))) n--;
+    if (k1 > 1) {
+      if (!beyond && n == k1 - 1 && above_(up, a, b, bc[k1 - 1], bs[k1 - 1], wup)) n = 0;
+      else if (beyond && n == 0 && below_(up, a, b, bc[k1 - 1], bs[k1 - 1], wup)) n = k1 - 1;
+    }
+    code[j] = (uint32_t)n;
+  }
+  for (int l = 2, m = D / 2, f = D / 2; l <= L; l++) {
+    const int k = q->cbk[l - 1];
+    const double *c2 = q->bnd_c[l - 1], *s2 = q->bnd_s[l - 1];
+    m /= 2;
+    for (int j = 0; j < m; j++, f++) {
+      const double rl = r2[2 * j], rr = r2[2 * j + 1];
+      int n = 0;
+      for (int i = 0; i < k - 1; i++) n += rr * c2[i] > rl * s2[i];
+      code[f] = (uint32_t)n;
+      r2[j] = rl + rr;
+    }
+  }
+  return r2[0];
 }
 
 int subq_polar_bpb_(const subq_quant_t *q) {
@@ -153,56 +245,67 @@ static int setup_(subq_quant_t *q, size_t n, const float *X) {
   subq_free(&xb);
   subq_free(&rad);
   subq_free(&vals);
-  if (!err) err = subq_polar_tables_setup_(q);
+  if (!err) err = boundaries_setup_(q);
+  if (!err) {
+    for (int l = 1, f = 0, off = 0; l <= L; l++)
+      for (int j = 0; j < (D >> l); j++, f++, off += q->bits[l - 1]) {
+        q->poff[f] = off;
+        q->pk[f] = q->bits[l - 1];
+      }
+    int narrow = 1; /* the AVX-512 kernels take 1, 2 or 4 bits per level */
+    for (int l = 1; l <= L; l++) narrow &= q->bits[l - 1] == 1 || q->bits[l - 1] == 2 || q->bits[l - 1] == 4;
+    q->simd = narrow && subq_polar_avx512_ok_();
+  }
   if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
   return SUBQ_OK;
 }
 
+/* Quantize rows [i0, i1) (preconditioned X) into t at their layout positions. */
+static void encode_rows_(const subq_quant_t *q, const float *X, size_t i0, size_t i1,
+                         subq_qtensor_t *t, size_t *bad) {
+  const int D = 1 << q->levels, d = q->dim, bpb = subq_polar_bpb_(q), nb = d / D;
+  for (size_t i = i0; i < i1; i++)
+    for (int b = 0; b < nb; b++) {
+      uint32_t c[MAXD];
+      const double r = sqrt(block_codes_(q, X + i * (size_t)d + (size_t)(b * D), c));
+      uint16_t h = subq_f2h_((float)r);
+      if ((h & 0x7c00u) == 0x7c00u && *bad == 0) *bad = i + 1;
+      t->half[subq_polar_rad_(t->nq, nb, i, b)] = h;
+      for (int f = 0; f < D - 1; f++)
+        subq_bits_put_(t->code, subq_polar_pos_(q, t->nq, nb, bpb, i, b, f), c[f], q->pk[f]);
+    }
+}
+
 static int encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t) {
-  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q);
-  const size_t nb = (size_t)(d / D);
+  const int D = 1 << q->levels, d = q->dim, bpb = subq_polar_bpb_(q);
+  const size_t nb = (size_t)(d / D), G = SUBQ_POLAR_GROUP, ng = n / G;
   size_t nblk = 0, nbits = 0;
   SUBQ_CALL(subq_size_mul(n, nb, &nblk));
   SUBQ_CALL(subq_size_mul(nblk, (size_t)bpb, &nbits));
   SUBQ_CALL(subq_qtensor_alloc_(t, nbits, nblk));
+  t->nq = n; /* the layout depends on it (subq_quant_encode sets the same value) */
   size_t bad = 0; /* 1 + first row whose block norm overflows fp16 */
-  const int aligned = (nb * (size_t)bpb) % 8 == 0; /* rows own whole bytes */
-#pragma omp parallel for schedule(static) reduction(max : bad) if (aligned)
-  for (size_t i = 0; i < n; i++) {
-    double xb[MAXD], ang[MAXD], r;
-    size_t pos = i * nb * (size_t)bpb;
-    for (size_t b = 0; b < nb; b++) {
-      for (int j = 0; j < D; j++) xb[j] = X[i * (size_t)d + b * (size_t)D + (size_t)j];
-      subq_polar_transform(L, 1, xb, &r, ang);
-      uint16_t h = subq_f2h_((float)r);
-      if ((h & 0x7c00u) == 0x7c00u && bad == 0) bad = i + 1;
-      t->half[i * nb + b] = h;
-      int off = 0;
-      for (int l = 1; l <= L; l++) {
-        const int cnt = D >> l, nbl = q->bits[l - 1];
-        for (int j = 0; j < cnt; j++, pos += (size_t)nbl)
-          subq_bits_put_(t->code, pos, (uint32_t)angle_code_(q, l, ang[off + j]), nbl);
-        off += cnt;
-      }
-    }
+  /* Groups own whole bytes; the tail rows (row-major, may share bytes) go to one thread. */
+#pragma omp parallel for schedule(static) reduction(max : bad)
+  for (size_t g = 0; g <= ng; g++) {
+    size_t b1 = 0;
+    encode_rows_(q, X, g * G, g < ng ? (g + 1) * G : n, t, &b1);
+    if (b1 && (!bad || b1 < bad)) bad = b1;
   }
   SUBQ_CHECK(!bad, SUBQ_ERR_NUMERIC, "row %zu: a block norm exceeds the fp16 range (65504)",
              bad - 1);
   return SUBQ_OK;
 }
 
-/* Reconstruct one block (float) from its radius and codes starting at bit *pos. */
-void subq_polar_decode_block_(const subq_quant_t *q, const uint8_t *code, size_t *pos,
-                              float r0, float *x) {
+void subq_polar_codes_(const subq_quant_t *q, const subq_qtensor_t *t, size_t i, int b,
+                       uint32_t *c) {
+  const int D = 1 << q->levels, nb = q->dim / D, bpb = subq_polar_bpb_(q);
+  for (int f = 0; f < D - 1; f++)
+    c[f] = subq_bits_get_(t->code, subq_polar_pos_(q, t->nq, nb, bpb, i, b, f), q->pk[f]);
+}
+
+void subq_polar_reconstruct_(const subq_quant_t *q, const uint32_t *c, float r0, float *x) {
   const int L = q->levels, D = 1 << L;
-  uint32_t c[MAXD];
-  size_t p = *pos;
-  for (int l = 1, off = 0; l <= L; l++) {
-    const int cnt = D >> l, nbl = q->bits[l - 1];
-    for (int j = 0; j < cnt; j++, p += (size_t)nbl) c[off + j] = subq_bits_get_(code, p, nbl);
-    off += cnt;
-  }
-  *pos = p;
   float r[MAXD / 2], nr[MAXD / 2];
   r[0] = r0;
   int m = 1, off = D - 2;
@@ -223,80 +326,22 @@ void subq_polar_decode_block_(const subq_quant_t *q, const uint8_t *code, size_t
 }
 
 static int decode_(const subq_quant_t *q, const subq_qtensor_t *t, float *X) {
-  const int D = 1 << q->levels, d = q->dim, bpb = subq_polar_bpb_(q);
-  const size_t nb = (size_t)(d / D);
+  const int D = 1 << q->levels, d = q->dim, nb = d / D;
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < t->nq; i++) {
-    size_t pos = i * nb * (size_t)bpb;
-    for (size_t b = 0; b < nb; b++)
-      subq_polar_decode_block_(q, t->code, &pos, subq_h2f_(t->half[i * nb + b]),
-                    X + i * (size_t)d + b * (size_t)D);
+    uint32_t c[MAXD];
+    for (int b = 0; b < nb; b++) {
+      subq_polar_codes_(q, t, i, b, c);
+      subq_polar_reconstruct_(q, c, subq_h2f_(t->half[subq_polar_rad_(t->nq, nb, i, b)]),
+                              X + i * (size_t)d + (size_t)(b * D));
+    }
   }
   return SUBQ_OK;
 }
 
-/* Scores from codes.  Per query: level-1 table T[j][c] = q'_{2j} cos(t_c) + q'_{2j+1}
- * sin(t_c) for every coordinate pair j and level-1 code c; then per key block the tree is
- * folded bottom-up, s <- cos(psi) s_left + sin(psi) s_right with the level's code tables,
- * and the block contributes radius * s.  Cost per (query, key): d/2 table lookups and
- * d/2 - nb multiply-adds; no dequantized vector is formed.  Keys are unpacked once per
- * block of queries (tables for up to QB queries, at most ~16 MiB). */
-static int scores_(const subq_quant_t *q, const subq_qtensor_t *t, size_t nqry,
-                   const float *Qr, float *S, size_t lds) {
-  if (q->cu)
-    return subq_cuda_polar_scores(q->cu, t->cu, t->code, t->half, t->nq, nqry, Qr, S, lds);
-  if (q->up) return subq_polar_scores_fast_(q, t, nqry, Qr, S, lds);
-  const int L = q->levels, D = 1 << L, d = q->dim, bpb = subq_polar_bpb_(q), k1 = q->cbk[0];
-  const size_t nb = (size_t)(d / D), tsz = (size_t)(d / 2) * (size_t)k1;
-  size_t QB = ((size_t)1 << 22) / tsz;
-  QB = QB < 1 ? 1 : QB > 64 ? 64 : QB;
-  float *T = NULL;
-  SUBQ_CALL(subq_malloc(QB, tsz * sizeof(float), &T));
-  for (size_t q0 = 0; q0 < nqry; q0 += QB) {
-    const size_t nb_q = nqry - q0 < QB ? nqry - q0 : QB;
-    for (size_t qi = 0; qi < nb_q; qi++) {
-      const float *qv = Qr + (q0 + qi) * (size_t)d;
-      float *Tq = T + qi * tsz;
-      for (int j = 0; j < d / 2; j++)
-        for (int c = 0; c < k1; c++)
-          Tq[(size_t)j * k1 + c] = qv[2 * j] * q->cbcos[0][c] + qv[2 * j + 1] * q->cbsin[0][c];
-    }
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < t->nq; i++) {
-      uint32_t code[MAXD * 4]; /* this row's codes, block-major (dim <= 4 MAXD: setup) */
-      uint32_t *cp = code;
-      size_t pos = i * nb * (size_t)bpb;
-      for (size_t b = 0; b < nb; b++)
-        for (int l = 1; l <= L; l++)
-          for (int j = 0; j < (D >> l); j++, pos += (size_t)q->bits[l - 1])
-            *cp++ = subq_bits_get_(t->code, pos, q->bits[l - 1]);
-      for (size_t qi = 0; qi < nb_q; qi++) {
-        const float *Tq = T + qi * tsz;
-        float acc = 0;
-        const uint32_t *c = code;
-        for (size_t b = 0; b < nb; b++, c += D - 1) {
-          float s[MAXD / 2];
-          const float *Tb = Tq + b * (size_t)(D / 2) * (size_t)k1;
-          int m = D / 2, off = m;
-          for (int j = 0; j < m; j++) s[j] = Tb[(size_t)j * k1 + c[j]];
-          for (int l = 2; l <= L; l++) {
-            const float *cs = q->cbcos[l - 1], *sn = q->cbsin[l - 1];
-            m /= 2;
-            for (int j = 0; j < m; j++) s[j] = cs[c[off + j]] * s[2 * j] + sn[c[off + j]] * s[2 * j + 1];
-            off += m;
-          }
-          acc += subq_h2f_(t->half[i * nb + b]) * s[0];
-        }
-        S[(q0 + qi) * lds + i] = acc;
-      }
-    }
-  }
-  subq_free(&T);
-  return SUBQ_OK;
-}
+/* ---- device path (src/cuda/quant.cu) ------------------------------------------------- */
 
-/* The device copy of the set-up quantizer: rotation, codebooks and their cos/sin tables
- * (src/cuda/quant.cu). */
+/* The device copy of the set-up quantizer: rotation, codebooks and their cos/sin tables. */
 int subq_polar_cuda_setup_(subq_quant_t *q) {
   subq_cuda_polar_desc_t desc;
   memset(&desc, 0, sizeof desc);
@@ -316,7 +361,45 @@ int subq_polar_cuda_setup_(subq_quant_t *q) {
   return SUBQ_OK;
 }
 
-/* encode_ on the device: the same code and radius arrays, from the raw rows X. */
+/* Copy codes and radii between the grouped layout of t (quant_impl.h) and the row-major
+ * layout (every row stored as a tail row: bit (i nb + b) bpb + poff[f], radius i nb + b).
+ * to_rm: t -> (code, half); else (code, half) -> t.  code has the padded size of t's. */
+static void rowmajor_copy_(const subq_quant_t *q, const subq_qtensor_t *t, int to_rm,
+                           uint8_t *code, uint16_t *half) {
+  const int D = 1 << q->levels, nb = q->dim / D, bpb = subq_polar_bpb_(q);
+  uint8_t *dst = to_rm ? code : t->code;
+  memset(dst, 0, (t->ncode_bits + 7) / 8);
+  for (size_t i = 0; i < t->nq; i++)
+    for (int b = 0; b < nb; b++) {
+      const size_t rm = i * (size_t)nb + (size_t)b, gr = subq_polar_rad_(t->nq, nb, i, b);
+      if (to_rm) half[rm] = t->half[gr];
+      else t->half[gr] = half[rm];
+      for (int f = 0; f < D - 1; f++) {
+        const size_t prm = rm * (size_t)bpb + (size_t)q->poff[f],
+                     pgr = subq_polar_pos_(q, t->nq, nb, bpb, i, b, f);
+        if (to_rm) subq_bits_put_(code, prm, subq_bits_get_(t->code, pgr, q->pk[f]), q->pk[f]);
+        else subq_bits_put_(t->code, pgr, subq_bits_get_(code, prm, q->pk[f]), q->pk[f]);
+      }
+    }
+}
+
+int subq_polar_cuda_rowmajor_(const subq_quant_t *q, const subq_qtensor_t *t, uint8_t **code,
+                              uint16_t **half) {
+  *code = NULL;
+  *half = NULL;
+  if (t->cu) return SUBQ_OK;
+  int e = subq_calloc((t->ncode_bits + 7) / 8 + 8, 1, code);
+  if (!e) e = subq_calloc(t->nhalf ? t->nhalf : 1, sizeof(uint16_t), half);
+  if (e) {
+    subq_free(code);
+    subq_free(half);
+    return subq_error_trace(e, __FILE__, __LINE__, __func__);
+  }
+  rowmajor_copy_(q, t, 1, *code, *half);
+  return SUBQ_OK;
+}
+
+/* encode_ on the device: the same codes and radii, from the raw rows X. */
 int subq_polar_cuda_encode_(const subq_quant_t *q, size_t n, const float *X, subq_qtensor_t *t) {
   const int D = 1 << q->levels, bpb = subq_polar_bpb_(q);
   const size_t nb = (size_t)(q->dim / D);
@@ -324,11 +407,20 @@ int subq_polar_cuda_encode_(const subq_quant_t *q, size_t n, const float *X, sub
   SUBQ_CALL(subq_size_mul(n, nb, &nblk));
   SUBQ_CALL(subq_size_mul(nblk, (size_t)bpb, &nbits));
   SUBQ_CALL(subq_qtensor_alloc_(t, nbits, nblk));
-  SUBQ_CALL(subq_cuda_polar_encode(q->cu, n, X, t->code, t->half, &t->cu));
-  for (size_t b = 0; b < nblk; b++)
-    SUBQ_CHECK((t->half[b] & 0x7c00u) != 0x7c00u, SUBQ_ERR_NUMERIC,
-               "row %zu: a block norm exceeds the fp16 range (65504)", b / nb);
-  return SUBQ_OK;
+  t->nq = n; /* the layout depends on it */
+  uint8_t *code = NULL;
+  uint16_t *half = NULL;
+  int e = subq_calloc((nbits + 7) / 8 + 8, 1, &code);
+  if (!e) e = subq_calloc(nblk ? nblk : 1, sizeof(uint16_t), &half);
+  if (!e) e = subq_cuda_polar_encode(q->cu, n, X, code, half, &t->cu);
+  for (size_t b = 0; !e && b < nblk; b++)
+    if ((half[b] & 0x7c00u) == 0x7c00u)
+      e = SUBQ_FAIL(SUBQ_ERR_NUMERIC, "row %zu: a block norm exceeds the fp16 range (65504)",
+                    b / nb);
+  if (!e) rowmajor_copy_(q, t, 0, code, half);
+  subq_free(&code);
+  subq_free(&half);
+  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
 }
 
 /* The local part of subq_quant_attention on the device (see quant_impl.h). */
@@ -338,16 +430,21 @@ int subq_polar_cuda_attention_(const subq_quant_t *qk, const subq_qtensor_t *K,
   const size_t d = (size_t)qk->dim, w = d + 1;
   float *Qr = NULL, *O = NULL;
   double *l = NULL;
+  uint8_t *kc = NULL, *vc = NULL;
+  uint16_t *kh = NULL, *vh = NULL;
   int err = subq_malloc(nq, d * sizeof(float), &Qr);
   if (!err) err = subq_malloc(nq, d * sizeof(float), &O);
   if (!err) err = SUBQ_ALLOC(l, nq);
+  if (!err) err = subq_polar_cuda_rowmajor_(qk, K, &kc, &kh);
+  if (!err) err = subq_polar_cuda_rowmajor_(qv, V, &vc, &vh);
   if (!err) {
     memcpy(Qr, Q, nq * d * sizeof(float));
     err = subq_quant_rotate(qk, nq, Qr, 0);
   }
   if (!err)
-    err = subq_cuda_polar_attention(qk->cu, K->cu, K->code, K->half, qv->cu, V->cu, V->code,
-                                    V->half, K->nq, nq, Qr, scale, m, l, O);
+    err = subq_cuda_polar_attention(qk->cu, K->cu, kc ? kc : K->code, kh ? kh : K->half,
+                                    qv->cu, V->cu, vc ? vc : V->code, vh ? vh : V->half, K->nq,
+                                    nq, Qr, scale, m, l, O);
   if (!err) err = subq_quant_rotate(qv, nq, O, 1); /* back to the original coordinates */
   for (size_t i = 0; !err && i < nq; i++) {
     lo[i * w] = l[i];
@@ -356,10 +453,15 @@ int subq_polar_cuda_attention_(const subq_quant_t *qk, const subq_qtensor_t *K,
   subq_free(&Qr);
   subq_free(&O);
   subq_free(&l);
+  subq_free(&kc);
+  subq_free(&kh);
+  subq_free(&vc);
+  subq_free(&vh);
   if (err) return subq_error_trace(err, __FILE__, __LINE__, __func__);
   return SUBQ_OK;
 }
 
+
 const subq_quant_ops_t subq_quant_ops_polarquant = {"polarquant", SUBQ_PRECOND_HADAMARD,
-                                                    setup_, encode_, decode_, scores_,
+                                                    setup_, encode_, decode_, subq_polar_scores_,
                                                     subq_polar_wsum_};

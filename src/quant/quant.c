@@ -51,13 +51,14 @@ void subq_quant_destroy(subq_quant_t **qp) {
   subq_free(&q->signs);
   subq_free(&q->rot);
   subq_free(&q->S);
-  subq_free(&q->up);
-  subq_free(&q->v2);
+  subq_free(&q->guess1);
   subq_cuda_polar_destroy(&q->cu);
   for (int l = 0; l < SUBQ_POLAR_MAX_LEVELS; l++) {
     subq_free(&q->cb[l]);
     subq_free(&q->cbcos[l]);
     subq_free(&q->cbsin[l]);
+    subq_free(&q->bnd_c[l]);
+    subq_free(&q->bnd_s[l]);
   }
   subq_free(qp);
 }

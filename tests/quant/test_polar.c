@@ -166,8 +166,8 @@ static void test_scores_from_codes_(void) {
   const size_t n = 300, nq = 7;
   const int d = 64;
   float *K = gauss_rows_(n, d, 21, 0), *Q = gauss_rows_(nq, d, 22, 0);
-  /* Default bits (the specialised table kernel), a non-default layout that still takes the
-   * table path ({2,3,1,2}), one that does not (6 level-1 bits: generic unpacking), and L = 3. */
+  /* Default bits (AVX-512 kernels where the CPU has them), layouts with 3- and 6-bit levels
+   * (portable path only), and L = 3.  test_polar_simd.c compares the two paths. */
   static const int bits_[4][4] = {{4, 2, 2, 2}, {2, 3, 1, 2}, {6, 2, 2, 2}, {3, 2, 2, 0}};
   for (int v = 0; v < 4; v++)
   for (int cbk = 0; cbk < 2; cbk++)
@@ -195,6 +195,61 @@ static void test_scores_from_codes_(void) {
       free(Kh), free(S);
     }
   free(K), free(Q);
+}
+
+/* Encoding compares coordinates with the cell boundaries instead of computing angles;
+ * its codes must be those of the definition: angles by the double-precision polar
+ * transform (atan2/hypot), each quantized to the nearest centroid (circular distance at
+ * level 1), the radius rounded to fp16.  Checked block by block through the decoded
+ * vector against subq_polar_inverse of the reference codes: a different code moves the
+ * block by about a cell width times the radius of the node it sits in, rounding by
+ * < 1e-5 r (r: the block radius). */
+static void test_encode_codes_(void) {
+  const size_t n = 1500;
+  const int d = 64, L = 4, D = 16;
+  float *X = gauss_rows_(n, d, 31, 0), *Y = malloc(n * d * sizeof(float));
+  static const int bits_[4][4] = {{4, 2, 2, 2}, {2, 3, 1, 2}, {6, 2, 2, 2}, {5, 3, 4, 3}};
+  for (int v = 0; v < 4; v++)
+    for (int cbk = 0; cbk < 2; cbk++) {
+      subq_quant_t *q = polar_(d, SUBQ_PRECOND_NONE, cbk, bits_[v], L, n, X);
+      subq_qtensor_t *t = NULL;
+      CHECK_OK(subq_quant_encode(q, n, X, &t));
+      CHECK_OK(subq_quant_decode(q, t, Y));
+      size_t bad = 0;
+      const double *cb[4];
+      int kk[4];
+      for (int l = 1; l <= L; l++) CHECK_OK(subq_quant_codebook(q, l, &cb[l - 1], &kk[l - 1]));
+      for (size_t blk = 0; blk < n * (size_t)(d / D); blk++) {
+        double x[16], ang[15], r, ref[16];
+        for (int j = 0; j < D; j++) x[j] = X[blk * D + (size_t)j];
+        subq_polar_transform(L, 1, x, &r, ang);
+        for (int l = 1, f = 0; l <= L; l++) {
+          const double *c = cb[l - 1];
+          const int k = kk[l - 1];
+          for (int j = 0; j < (D >> l); j++, f++) {
+            int best = 0;
+            double bd = INFINITY;
+            for (int m = 0; m < k; m++) {
+              double dist = fabs(ang[f] - c[m]);
+              if (l == 1) dist = fmin(dist, 2 * M_PI - dist);
+              if (dist < bd) bd = dist, best = m;
+            }
+            ang[f] = c[best];
+          }
+        }
+        r = (double)(_Float16)(float)r;
+        subq_polar_inverse(L, 1, &r, ang, ref);
+        double e = 0;
+        for (int j = 0; j < D; j++) e = fmax(e, fabs(Y[blk * D + (size_t)j] - ref[j]));
+        bad += e > 1e-5 * r;
+      }
+      if (bad) fprintf(stderr, "bits %d,%d,%d,%d codebook %d: %zu of %zu blocks differ\n",
+                       bits_[v][0], bits_[v][1], bits_[v][2], bits_[v][3], cbk, bad, n * 4);
+      CHECK(bad == 0);
+      subq_qtensor_destroy(&t);
+      subq_quant_destroy(&q);
+    }
+  free(X), free(Y);
 }
 
 static void test_bad_input_(void) {
@@ -239,6 +294,7 @@ int main(int argc, char **argv) {
   test_codebooks_();
   test_size_and_mse_();
   test_scores_from_codes_();
+  test_encode_codes_();
   test_bad_input_();
   CHECK_FINISH();
 }
