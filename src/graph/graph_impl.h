@@ -10,6 +10,7 @@
 
 #define SUBQ_GRAPH_STREAM_SPARSIFY 0x475350ull /* 'GSP' uniform vertex of each sample */
 #define SUBQ_GRAPH_STREAM_RHS 0x475248ull      /* 'GRH' random right-hand sides/vectors */
+#define SUBQ_GRAPH_STREAM_TRIANGLE 0x475452ull /* 'GTR' third vertex of a triangle sample */
 
 struct subq_sparsifier {
   MPI_Comm comm;
@@ -38,6 +39,10 @@ int subq_petsc_error_(PetscErrorCode ierr, const char *file, int line, const cha
     PetscErrorCode subq_p_ = (expr);                                                      \
     if (subq_p_) return subq_petsc_error_(subq_p_, __FILE__, __LINE__, __func__, #expr);  \
   } while (0)
+
+/* Sum of the degree estimates deg (n) in *D; SUBQ_ERR_NUMERIC naming the bandwidth when
+ * it is 0 (a kernel graph without edges).  Not collective (deg is replicated). */
+int subq_graph_total_degree_(const double *deg, size_t n, const subq_kernel_t *kernel, double *D);
 
 /* Assemble sp->L from the edge list (collective). */
 int subq_sparsifier_assemble_(subq_sparsifier_t *sp);
