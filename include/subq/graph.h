@@ -209,7 +209,9 @@ typedef struct {
  * an exact KDE query, vol V by n exact queries = n^2 evaluations, internal weights |S|^2);
  * returns the prefix of least conductance.  members (capacity max_size, replicated,
  * global indices, in sweep order), *size in st.  Errors: SUBQ_ERR_ARG (seed vertex >= n,
- * walks or steps or max_size = 0), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+ * walks or steps or max_size = 0), SUBQ_ERR_NUMERIC (the seed's degree estimate is <=
+ * 1e-10, or every sweep set has exact volume 0: the seed is isolated or near-isolated,
+ * e.g. a tiny bandwidth), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
 int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_kernel_t *kernel,
                        const double *deg, size_t seed_vertex, size_t walks, size_t steps,
                        uint64_t seed, size_t max_size, size_t *members, subq_cluster_stats_t *st);
@@ -246,7 +248,7 @@ typedef struct {
   size_t flows;          /* maximum flows of the exact computation on H */
   double total_weight;   /* estimated w(E) = sum of the degree estimates / 2 */
   uint64_t kde_evals;    /* kernel evaluations: degree estimates (n KDE queries) */
-  uint64_t sample_evals; /* kernel evaluations: neighbour sampling through the KDE tree */
+  uint64_t sample_evals; /* kernel evaluations: the KDE tree + 1 per sample (the check) */
   double time_s;         /* wall seconds (max over ranks) */
 } subq_arboricity_stats_t;
 
@@ -260,9 +262,12 @@ typedef struct {
  * T = O(n log n / eps^2) samples give (1 +- eps) w.h.p. for the maximiser (the union
  * bound of MTVV15, Thm 1, with weights).  Samples drawn in batches keyed by (seed, global
  * sample index): the estimate does not depend on the rank count.  *alpha replicated.
- * Errors (agreed): SUBQ_ERR_ARG (samples = 0), SUBQ_ERR_NUMERIC (all degree estimates 0:
- * a graph without edges, e.g. a tiny bandwidth), as subq_kde_sample_edges and
- * subq_graph_arboricity_exact. */
+ * Errors (agreed): SUBQ_ERR_ARG (samples = 0), SUBQ_ERR_NUMERIC (mean degree estimate
+ * <= 1e-10, the rounding level of KDE(x) - k(x, x): a numerically edgeless graph, e.g. a
+ * tiny bandwidth; or a sampled edge whose exact kernel value is 0, which the sampler
+ * draws only when the KDE estimates saw no neighbours: a near-disconnected graph -- each
+ * sample's weight is evaluated once for this check, T evaluations), as
+ * subq_kde_sample_edges and subq_graph_arboricity_exact. */
 int subq_arboricity_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
                              const subq_kernel_t *kernel, const double *deg, size_t samples,
                              uint64_t seed, double *alpha, subq_arboricity_stats_t *st);
@@ -282,7 +287,7 @@ typedef struct {
   double std_err;        /* standard error of the estimate (sample standard deviation / sqrt s) */
   double rel_std_err;    /* std_err / |estimate| */
   uint64_t kde_evals;    /* kernel evaluations: degree estimates */
-  uint64_t sample_evals; /* kernel evaluations: edge sampling (KDE tree) + 2 per sample */
+  uint64_t sample_evals; /* kernel evaluations: edge sampling (KDE tree) + 3 per sample */
   double time_s;         /* wall seconds (max over ranks) */
 } subq_triangles_stats_t;
 
@@ -293,11 +298,14 @@ typedef struct {
  * sampling (subq_kde_sample_edges with the degree estimates deg: P = w_ij / D, D =
  * sum_i d_i) and a third vertex k uniform on V \ {i, j}; the estimator
  *   X = D (n - 2) w_ik w_jk / 6
- * (two kernel evaluations) is unbiased when the degrees and the tree are exact, and
+ * (two kernel evaluations, and w_ij for the check below) is unbiased when the degrees
+ * and the tree are exact, and
  * X <= T / tau^3 when every kernel value is >= tau, so s = O(1 / (tau^3 eps^2)) samples
  * give relative error eps.  D is estimated by sum(deg).  *estimate replicated; does not
- * depend on the rank count.  Errors: SUBQ_ERR_ARG (s = 0, n < 3), as
- * subq_kde_sample_edges, agreed. */
+ * depend on the rank count.  Errors: SUBQ_ERR_ARG (s = 0, n < 3), SUBQ_ERR_NUMERIC (mean
+ * degree estimate <= 1e-10: numerically edgeless, e.g. a tiny bandwidth; or a sampled
+ * edge of kernel value 0, checked with one more evaluation per sample: near-disconnected),
+ * as subq_kde_sample_edges, agreed. */
 int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
                             const subq_kernel_t *kernel, const double *deg, size_t samples,
                             uint64_t seed, double *estimate, subq_triangles_stats_t *st);

@@ -299,11 +299,38 @@ int subq_graph_arboricity_exact(size_t n, size_t m, const size_t *edges, const d
 int subq_graph_total_degree_(const double *deg, size_t n, const subq_kernel_t *kernel, double *D) {
   double t = 0;
   for (size_t i = 0; i < n; i++) t += deg[i];
-  SUBQ_CHECK(t > 0, SUBQ_ERR_NUMERIC,
-             "all %zu degree estimates are 0: the kernel graph has no edges (bandwidth h = %g "
-             "too small for these points?)", n, kernel->h);
+  SUBQ_CHECK(t > SUBQ_GRAPH_EDGELESS * (double)n, SUBQ_ERR_NUMERIC,
+             "mean degree estimate %g over %zu vertices: the kernel graph is numerically "
+             "edgeless (disconnected or near-disconnected; bandwidth h = %g too small for these "
+             "points?)", t / (double)n, n, kernel->h);
   *D = t;
   return SUBQ_OK;
+}
+
+int subq_graph_zero_edge_(size_t i, size_t j, const subq_kernel_t *kernel) {
+  return SUBQ_FAIL(SUBQ_ERR_NUMERIC,
+                   "sampled edge (%zu, %zu) has kernel value 0: the degree estimates and the KDE "
+                   "tree saw no neighbours of %zu -- the kernel graph is near-disconnected "
+                   "(bandwidth h = %g too small for these points?)", i, j, i, kernel->h);
+}
+
+int subq_graph_edge_weights_(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t m,
+                             const size_t *E, double *w, uint64_t *evals) {
+  const size_t d = X->d, C = 1024;
+  double *rows = NULL;
+  SUBQ_CALL(subq_error_agree(X->comm, subq_malloc(2 * C, d * sizeof(double), &rows)));
+  int e = 0;
+  for (size_t a = 0; !e && a < m; a += C) {
+    const size_t b = m - a < C ? m - a : C;
+    e = subq_kde_gather_rows(X, 2 * b, E + 2 * a, rows);
+    for (size_t t = 0; !e && t < b; t++) {
+      w[a + t] = subq_kernel_eval(kernel, rows + 2 * t * d, rows + (2 * t + 1) * d, d);
+      if (!(w[a + t] > 0)) e = subq_graph_zero_edge_(E[2 * (a + t)], E[2 * (a + t) + 1], kernel);
+    }
+  }
+  subq_free(&rows);
+  if (!e) *evals += m;
+  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
 }
 
 /* Rank 0 computes, everyone gets (alpha, set size, flows) and the agreed error. */
@@ -357,6 +384,7 @@ int subq_arboricity_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
     uint64_t ev = 0;
     e = subq_kde_sample_edges(tree, deg, b, seed, E + 2 * a, &ev);
     st->sample_evals += ev;
+    if (!e) e = subq_graph_edge_weights_(X, kernel, b, E + 2 * a, w + a, &st->sample_evals);
     subq_progress("arboricity edge samples", (double)(a + b), (double)samples, t0);
   }
   if (!e) { /* unordered pairs, merged: each sample adds w(E) / T */

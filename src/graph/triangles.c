@@ -46,12 +46,16 @@ int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
     if (!e) e = subq_kde_gather_rows(X, 3 * b, idx, rows);
     for (size_t t = 0; !e && t < b; t++) {
       const double *xi = rows + 3 * t * d, *xj = xi + d, *xk = xj + d;
+      if (!(subq_kernel_eval(kernel, xi, xj, d) > 0)) { /* the sampler saw no neighbours */
+        e = subq_graph_zero_edge_(idx[3 * t], idx[3 * t + 1], kernel);
+        break;
+      }
       double x = scale * subq_kernel_eval(kernel, xi, xk, d) * subq_kernel_eval(kernel, xj, xk, d);
       double dl = x - mean;
       mean += dl / (double)(a + t + 1);
       m2 += dl * (x - mean);
     }
-    st->sample_evals += 2 * b;
+    st->sample_evals += 3 * b;
     subq_progress("triangle samples", (double)(a + b), (double)samples, t0);
   }
   subq_free(&E), subq_free(&idx), subq_free(&rows);

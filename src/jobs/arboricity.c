@@ -3,6 +3,7 @@
  * the sampled graph (BIKSZ arXiv 2212.00642, arboricity; include/subq/graph.h), against
  * the exact arboricity of the complete kernel graph for n <= --exact-max. */
 #include <math.h>
+#include <stdio.h>
 
 #include "jobs/graph_jobs.h"
 
@@ -44,8 +45,10 @@ static int report_(subq_job_ctx_t *ctx, size_t samples, const void *stv, const v
   SUBQ_CALL(subq_json_num(j, "exact_set_size", have_exact ? (double)xst->size : NAN));
   SUBQ_CALL(subq_json_int(j, "max_flows", (long long)st->flows));
   SUBQ_CALL(subq_json_num(j, "total_weight_estimate", st->total_weight));
-  subq_job_table(ctx, "sampled graph", "%zu samples, %zu distinct edges, maximiser |S| = %zu (exact: %zu)",
-                 samples, st->edges, st->set_size, xst->size);
+  char xs[32] = "not computed";
+  if (have_exact) snprintf(xs, sizeof xs, "%zu", xst->size);
+  subq_job_table(ctx, "sampled graph", "%zu samples, %zu distinct edges, maximiser |S| = %zu (exact: %s)",
+                 samples, st->edges, st->set_size, xs);
   return SUBQ_OK;
 }
 
