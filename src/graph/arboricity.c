@@ -79,7 +79,15 @@ typedef struct {
   size_t nalive;
   size_t *queue;
   double wmax;
+  double *heavy; /* heavy[q] = sum of the q heaviest edge weights of the graph, q <= m */
+  size_t m;
 } state_t;
+
+/* B(k): the C(k, 2) heaviest edges of the whole graph (an upper bound on w(E(S)), |S| = k). */
+static double heavy_(const state_t *s, size_t k) {
+  size_t q = k * (k - 1) / 2;
+  return s->heavy[q < s->m ? q : s->m];
+}
 
 static void kill_(state_t *s, size_t v) {
   s->alive[v] = 0;
@@ -111,18 +119,26 @@ static int cmp_desc_(const void *a, const void *b) {
   return (x < y) - (x > y);
 }
 
-/* Upper bound on the ratio of any set of alive vertices (tmp: n doubles). */
+/* Upper bound on the ratio of any set S of k alive vertices (tmp: n doubles), the max over
+ * k of the least of three bounds on w(E(S)) / (k - 1): B(k) (the C(k, 2) heaviest edges of
+ * the whole graph), half the k largest alive degrees, and, through the complement U of
+ * j = |A| - k vertices, w(E(A)) - (the j smallest alive degrees) + B(j). */
 static double bound_(const state_t *s, double *tmp) {
   size_t k = 0;
+  double WA = 0;
   for (size_t v = 0; v < s->g->n; v++)
-    if (s->alive[v]) tmp[k++] = s->deg[v];
+    if (s->alive[v]) tmp[k++] = s->deg[v], WA += 0.5 * s->deg[v];
   if (k < 2) return 0;
   qsort(tmp, k, sizeof *tmp, cmp_desc_);
-  double best = 0, sum = tmp[0];
+  /* tmp[k..2k): suffix sums of the smallest degrees: small[j] = sum of the j smallest */
+  double best = 0, top = tmp[0], *small = tmp + k;
+  small[0] = 0;
+  for (size_t j = 1; j < k; j++) small[j] = small[j - 1] + tmp[k - j];
   for (size_t j = 2; j <= k; j++) {
-    sum += tmp[j - 1];
-    double r = fmin(0.5 * sum, 0.5 * (double)j * (double)(j - 1) * s->wmax) / (double)(j - 1);
-    best = fmax(best, r);
+    top += tmp[j - 1];
+    double b = fmin(heavy_(s, j), 0.5 * top);
+    if (j < k) b = fmin(b, WA - small[k - j] + heavy_(s, k - j));
+    best = fmax(best, b / (double)(j - 1));
   }
   return best;
 }
@@ -240,7 +256,7 @@ int subq_graph_arboricity_exact(size_t n, size_t m, const size_t *edges, const d
   if (!igraph_quiet_) igraph_set_error_handler(igraph_error_handler_ignore), igraph_quiet_ = 1;
   csr_t g;
   SUBQ_CALL(csr_build_(n, m, edges, w, &g));
-  state_t s = {&g, NULL, NULL, n, NULL, 0};
+  state_t s = {&g, NULL, NULL, n, NULL, 0, NULL, g.ptr[n] / 2};
   size_t *order = NULL, *S = NULL, nflows = 0, best_k = 2;
   long *id = NULL;
   double *tmp = NULL;
@@ -251,8 +267,9 @@ int subq_graph_arboricity_exact(size_t n, size_t m, const size_t *edges, const d
   if (!e) e = SUBQ_ALLOC(order, n);
   if (!e) e = SUBQ_ALLOC(S, n);
   if (!e) e = SUBQ_ALLOC(id, n);
-  if (!e) e = SUBQ_ALLOC(tmp, n);
+  if (!e) e = SUBQ_ALLOC(tmp, 2 * n);
   if (!e) e = SUBQ_ALLOC(in, n);
+  if (!e) e = SUBQ_ALLOC(s.heavy, s.m + 1);
   double lambda = 0, W = 0;
   if (!e) {
     for (size_t v = 0; v < n; v++) {
@@ -263,6 +280,13 @@ int subq_graph_arboricity_exact(size_t n, size_t m, const size_t *edges, const d
       W += 0.5 * s.deg[v];
     }
     qsort_r(order, n, sizeof *order, cmp_deg_, s.deg);
+    size_t q = 0; /* the merged weights, each edge once, heaviest first */
+    for (size_t v = 0; v < n; v++)
+      for (size_t p = g.ptr[v]; p < g.ptr[v + 1]; p++)
+        if (g.adj[p] > v) s.heavy[1 + q++] = g.w[p];
+    qsort(s.heavy + 1, q, sizeof *s.heavy, cmp_desc_);
+    s.heavy[0] = 0;
+    for (size_t r = 1; r <= q; r++) s.heavy[r] += s.heavy[r - 1];
     lambda = s.wmax; /* the heaviest edge: a set of 2 */
     if (W / (double)(n - 1) > lambda) lambda = W / (double)(n - 1), best_k = n;
     peel_(&s, lambda);
@@ -292,7 +316,7 @@ int subq_graph_arboricity_exact(size_t n, size_t m, const size_t *edges, const d
   }
   csr_free_(&g);
   subq_free(&s.alive), subq_free(&s.deg), subq_free(&s.queue), subq_free(&order);
-  subq_free(&S), subq_free(&id), subq_free(&tmp), subq_free(&in);
+  subq_free(&S), subq_free(&id), subq_free(&tmp), subq_free(&in), subq_free(&s.heavy);
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
 }
 
