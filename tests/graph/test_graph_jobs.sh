@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # subq sparsify, kernel-solve, cluster, arboricity and triangles as a user runs them:
 # synthetic points at np = 1 and 3 (same edge count and spectral figures: the sampling
-# does not depend on the rank
-# count), --save writes a PETSc binary matrix of the right size, the solve meets its
+# does not depend on the rank count), --save writes a PETSc binary matrix of the right
+# size, the solve meets its
 # tolerance on the exact Laplacian and matches the dense solve, and bad input (eps out of
 # range, a tiny bandwidth that disconnects the graph) fails on every rank with a message
 # naming the cause and leaves no summary.json.
