@@ -231,8 +231,11 @@ int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_k
  * (igraph_maxflow); lambda rises (Dinkelbach) whenever a better set is found; vertices
  * whose degree among the remaining ones is <= lambda are peeled (a maximiser's vertices
  * all have internal degree >= alpha), and the search stops when the remaining graph's
- * bound max_k min(sum of its k largest degrees / 2, k (k-1)/2 max w) / (k - 1) is <=
- * lambda.  Exact up to rounding (relative 1e-12).  *set_size (may be NULL): |S| of a
+ * bound max_k B_k / (k - 1) is <= lambda, B_k the least of: the C(k,2) heaviest edge
+ * weights, half the sum of the k largest degrees, and w(E(A)) minus the n_A - k smallest
+ * degrees plus the C(n_A - k, 2) heaviest weights (through the complement; this one
+ * certifies S = V on dense kernel graphs without any flow).  Exact up to rounding
+ * (relative 1e-12); worst case n flows on the whole graph.  *set_size (may be NULL): |S| of a
  * maximiser; *flows (may be NULL): maximum-flow problems solved.  Memory O(n + m) plus
  * igraph's copy of the flow network.  Errors: SUBQ_ERR_ARG (n < 2, m = 0, an index >= n,
  * a self-loop, a weight <= 0 or not finite), SUBQ_ERR_MEM, SUBQ_ERR_INTERNAL (igraph
