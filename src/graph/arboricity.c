@@ -351,6 +351,7 @@ int subq_graph_edge_weights_(const subq_dmat_t *X, const subq_kernel_t *kernel, 
       w[a + t] = subq_kernel_eval(kernel, rows + 2 * t * d, rows + (2 * t + 1) * d, d);
       if (!(w[a + t] > 0)) e = subq_graph_zero_edge_(E[2 * (a + t)], E[2 * (a + t) + 1], kernel);
     }
+    e = subq_error_agree(X->comm, e); /* every rank leaves the loop together */
   }
   subq_free(&rows);
   if (!e) *evals += m;

@@ -56,6 +56,7 @@ int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
       m2 += dl * (x - mean);
     }
     st->sample_evals += 3 * b;
+    e = subq_error_agree(X->comm, e); /* every rank leaves the loop together */
     subq_progress("triangle samples", (double)(a + b), (double)samples, t0);
   }
   subq_free(&E), subq_free(&idx), subq_free(&rows);
