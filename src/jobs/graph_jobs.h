@@ -21,22 +21,28 @@
   {"kde-groups", SUBQ_OPT_INT, "1", "", "KDE groups (median of means)", NULL, 1, 4096},  \
   {"leaf", SUBQ_OPT_INT, "32", "points", "leaf size of the KDE tree (exact below)", NULL, 1, 1e9}
 
+/* The options of SUBQ_GRAPH_JOB_KDE_OPTS: oracle type, samples per group, groups, leaf. */
+static inline int subq_graph_job_kde_opts(subq_job_ctx_t *ctx, subq_kde_type_t *type, long *ks,
+                                          long *kg, long *leaf) {
+  const char *est;
+  SUBQ_CALL(subq_opts_string(ctx->opts, "estimator", &est));
+  SUBQ_CALL(subq_opts_int(ctx->opts, "kde-samples", ks));
+  SUBQ_CALL(subq_opts_int(ctx->opts, "kde-groups", kg));
+  SUBQ_CALL(subq_opts_int(ctx->opts, "leaf", leaf));
+  return subq_kde_type_parse(est, type);
+}
+
 /* Collective: create and set up the sparsifier from the options (eps checked here so the
  * message names the option). */
 static inline int subq_graph_job_sparsifier(subq_job_ctx_t *ctx, const subq_dmat_t *X,
                                             const subq_kernel_t *kernel, subq_sparsifier_t **sp) {
   double eps, C;
   long T, ks, kg, leaf;
-  const char *est;
   subq_kde_type_t type;
   SUBQ_CALL(subq_opts_real(ctx->opts, "eps", &eps));
   SUBQ_CALL(subq_opts_real(ctx->opts, "oversample", &C));
   SUBQ_CALL(subq_opts_int(ctx->opts, "edges", &T));
-  SUBQ_CALL(subq_opts_string(ctx->opts, "estimator", &est));
-  SUBQ_CALL(subq_opts_int(ctx->opts, "kde-samples", &ks));
-  SUBQ_CALL(subq_opts_int(ctx->opts, "kde-groups", &kg));
-  SUBQ_CALL(subq_opts_int(ctx->opts, "leaf", &leaf));
-  SUBQ_CALL(subq_kde_type_parse(est, &type));
+  SUBQ_CALL(subq_graph_job_kde_opts(ctx, &type, &ks, &kg, &leaf));
   SUBQ_CHECK(eps > 0 && eps < 1, SUBQ_ERR_ARG, "--eps must be in (0, 1), got %g", eps);
   SUBQ_CALL(subq_sparsifier_create(ctx->comm, sp));
   int e = subq_sparsifier_set_eps(*sp, eps, C);
@@ -78,13 +84,8 @@ static inline int subq_graph_job_tree(subq_job_ctx_t *ctx, const subq_dmat_t *X,
                                       const subq_kernel_t *kernel, subq_kde_t **o,
                                       subq_kde_tree_t **T, double *deg, uint64_t *evals) {
   long ks, kg, leaf;
-  const char *est;
   subq_kde_type_t type;
-  SUBQ_CALL(subq_opts_string(ctx->opts, "estimator", &est));
-  SUBQ_CALL(subq_opts_int(ctx->opts, "kde-samples", &ks));
-  SUBQ_CALL(subq_opts_int(ctx->opts, "kde-groups", &kg));
-  SUBQ_CALL(subq_opts_int(ctx->opts, "leaf", &leaf));
-  SUBQ_CALL(subq_kde_type_parse(est, &type));
+  SUBQ_CALL(subq_graph_job_kde_opts(ctx, &type, &ks, &kg, &leaf));
   *o = NULL, *T = NULL;
   int e = subq_kde_create(ctx->comm, type, o);
   if (!e) e = subq_kde_set_kernel(*o, *kernel);
