@@ -9,6 +9,7 @@ PKGS=(
   libscalapack-openmpi-dev
   libfftw3-dev
   petsc-dev slepc-dev
+  libigraph-dev
   libinih-dev zlib1g-dev libcjson-dev libssl-dev
   dataset-fashion-mnist python3-sklearn
   gnuplot-nox

@@ -209,10 +209,118 @@ typedef struct {
  * an exact KDE query, vol V by n exact queries = n^2 evaluations, internal weights |S|^2);
  * returns the prefix of least conductance.  members (capacity max_size, replicated,
  * global indices, in sweep order), *size in st.  Errors: SUBQ_ERR_ARG (seed vertex >= n,
- * walks or steps or max_size = 0), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+ * walks or steps or max_size = 0), SUBQ_ERR_NUMERIC (the seed's degree estimate is <=
+ * 1e-10, or every sweep set has exact volume 0: the seed is isolated or near-isolated,
+ * e.g. a tiny bandwidth), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
 int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_kernel_t *kernel,
                        const double *deg, size_t seed_vertex, size_t walks, size_t steps,
                        uint64_t seed, size_t max_size, size_t *members, subq_cluster_stats_t *st);
+
+/* ---- arboricity and weighted triangles (BIKSZ, Table 1: arboricity estimation and
+ * weighted triangle counting on kernel graphs) ---------------------------------------- */
+
+/* Not collective: the exact fractional arboricity of an undirected weighted graph,
+ *   alpha = max over S subset of V, |S| >= 2, of w(E(S)) / (|S| - 1)
+ * (Nash-Williams 1964; for integer weights the arboricity is ceil(alpha)), where w(E(S))
+ * is the total weight of the edges with both ends in S.  n vertices, m edges as 2m
+ * global indices (edges[2e], edges[2e+1] distinct, < n; a repeated pair adds its
+ * weights), weights w[e] > 0 and finite.  Method: Picard-Queyranne / Gabow forced-vertex
+ * minimum cuts -- vertices in decreasing degree order v_1, v_2, ...; for v_i, the best
+ * set containing v_i among v_i, v_{i+1}, ... maximises w(E(S)) - lambda (|S| - 1), a
+ * Goldberg (1984) s-t minimum cut solved with igraph's push-relabel maximum flow
+ * (igraph_maxflow); lambda rises (Dinkelbach) whenever a better set is found; vertices
+ * whose degree among the remaining ones is <= lambda are peeled (a maximiser's vertices
+ * all have internal degree >= alpha), and the search stops when the remaining graph's
+ * bound max_k B_k / (k - 1) is <= lambda, B_k the least of: the C(k,2) heaviest edge
+ * weights, half the sum of the k largest degrees, and w(E(A)) minus the n_A - k smallest
+ * degrees plus the C(n_A - k, 2) heaviest weights (through the complement; this one
+ * certifies S = V on dense kernel graphs without any flow).  Exact up to rounding
+ * (relative 1e-12); worst case n flows on the whole graph.  *set_size (may be NULL): |S| of a
+ * maximiser; *flows (may be NULL): maximum-flow problems solved.  Memory O(n + m) plus
+ * igraph's copy of the flow network.  Errors: SUBQ_ERR_ARG (n < 2, m = 0, an index >= n,
+ * a self-loop, a weight <= 0 or not finite), SUBQ_ERR_MEM, SUBQ_ERR_INTERNAL (igraph
+ * failed). */
+int subq_graph_arboricity_exact(size_t n, size_t m, const size_t *edges, const double *w,
+                                double *alpha, size_t *set_size, size_t *flows);
+
+typedef struct {
+  size_t n;              /* vertices */
+  size_t samples;        /* edge samples T */
+  size_t edges;          /* distinct edges of the sampled graph H */
+  size_t set_size;       /* |S| of H's maximiser */
+  size_t flows;          /* maximum flows of the exact computation on H */
+  double total_weight;   /* estimated w(E) = sum of the degree estimates / 2 */
+  uint64_t kde_evals;    /* kernel evaluations: degree estimates (n KDE queries) */
+  uint64_t sample_evals; /* kernel evaluations: the KDE tree + 1 per sample (the check) */
+  double time_s;         /* wall seconds (max over ranks) */
+} subq_arboricity_stats_t;
+
+/* Collective over X->comm (tree built over X with kernel): estimate the arboricity of the kernel graph (BIKSZ,
+ * arboricity: weighted edge sampling reduces it to the arboricity of a sampled graph, as
+ * McGregor-Tench-Vorotnikova-Vu 2015 do for the densest subgraph): T edge samples, each
+ * an ordered pair (i, j) with P ~ w_ij (subq_kde_sample_edges with the degree estimates
+ * deg, n, replicated), so an unordered edge comes with probability w_ij / w(E); each
+ * sample adds w^(E) / T to its edge (w^(E) = sum(deg) / 2), making E[w_H(E(S))] = w(E(S))
+ * for every S; then alpha(H) exactly (subq_graph_arboricity_exact, on rank 0, broadcast).
+ * T = O(n log n / eps^2) samples give (1 +- eps) w.h.p. for the maximiser (the union
+ * bound of MTVV15, Thm 1, with weights).  Samples drawn in batches keyed by (seed, global
+ * sample index): the estimate does not depend on the rank count.  *alpha replicated.
+ * Errors (agreed): SUBQ_ERR_ARG (samples = 0), SUBQ_ERR_NUMERIC (mean degree estimate
+ * <= 1e-10, the rounding level of KDE(x) - k(x, x): a numerically edgeless graph, e.g. a
+ * tiny bandwidth; or a sampled edge whose exact kernel value is 0, which the sampler
+ * draws only when the KDE estimates saw no neighbours: a near-disconnected graph -- each
+ * sample's weight is evaluated once for this check, T evaluations), as
+ * subq_kde_sample_edges and subq_graph_arboricity_exact. */
+int subq_arboricity_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
+                             const subq_kernel_t *kernel, const double *deg, size_t samples,
+                             uint64_t seed, double *alpha, subq_arboricity_stats_t *st);
+
+/* Collective: exact arboricity of the complete kernel graph of X (reference, small n):
+ * the points are gathered on rank 0, which forms all n (n - 1) / 2 weights (kernel values
+ * below 1e-300 are left out as absent edges) and runs subq_graph_arboricity_exact; alpha
+ * and *set_size (may be NULL) replicated.  Memory on rank 0: about 16 n^2 bytes plus
+ * igraph's network.  *evals (may be NULL) = n (n - 1) / 2.  Errors: SUBQ_ERR_NUMERIC (no
+ * edge left: disconnected graph), as above, agreed. */
+int subq_arboricity_dense(const subq_dmat_t *X, const subq_kernel_t *kernel, double *alpha,
+                          size_t *set_size, uint64_t *evals);
+
+typedef struct {
+  size_t n;              /* vertices */
+  size_t samples;        /* samples s */
+  double std_err;        /* standard error of the estimate (sample standard deviation / sqrt s) */
+  double rel_std_err;    /* std_err / |estimate| */
+  uint64_t kde_evals;    /* kernel evaluations: degree estimates */
+  uint64_t sample_evals; /* kernel evaluations: edge sampling (KDE tree) + 3 per sample */
+  double time_s;         /* wall seconds (max over ranks) */
+} subq_triangles_stats_t;
+
+/* Collective over X->comm (tree built over X with kernel): estimate the total weight of
+ * the triangles of the kernel graph,
+ *   T = sum over i < j < k of w_ij w_jk w_ik = trace(W^3) / 6   (W = K - I),
+ * (BIKSZ, weighted triangle estimation) from s samples: an edge (i, j) by weighted edge
+ * sampling (subq_kde_sample_edges with the degree estimates deg: P = w_ij / D, D =
+ * sum_i d_i) and a third vertex k uniform on V \ {i, j}; the estimator
+ *   X = D (n - 2) w_ik w_jk / 6
+ * (two kernel evaluations, and w_ij for the check below) is unbiased when the degrees
+ * and the tree are exact, and
+ * X <= T / tau^3 when every kernel value is >= tau, so s = O(1 / (tau^3 eps^2)) samples
+ * give relative error eps.  D is estimated by sum(deg).  *estimate replicated; does not
+ * depend on the rank count.  Errors: SUBQ_ERR_ARG (s = 0, n < 3), SUBQ_ERR_NUMERIC (mean
+ * degree estimate <= 1e-10: numerically edgeless, e.g. a tiny bandwidth; or a sampled
+ * edge of kernel value 0, checked with one more evaluation per sample: near-disconnected),
+ * as subq_kde_sample_edges, agreed. */
+int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
+                            const subq_kernel_t *kernel, const double *deg, size_t samples,
+                            uint64_t seed, double *estimate, subq_triangles_stats_t *st);
+
+/* Collective: exact T = trace(W^3) / 6 for the kernel graph of X (reference): X is
+ * gathered on every rank; each rank forms its rows of W (nloc x n) and, column tile by
+ * column tile (n x 256 of W), the product with BLAS dgemm, summing W_ij (W^2)_ij over
+ * its rows.  Memory per rank 8 (nloc + 256) n bytes plus X; n^2 + nloc n kernel
+ * evaluations per rank, *evals (may be NULL) = n^2 (the dense matrix, counted once).
+ * Errors: SUBQ_ERR_ARG (n < 3, not float64), SUBQ_ERR_MEM, SUBQ_ERR_MPI, agreed. */
+int subq_triangles_dense(const subq_dmat_t *X, const subq_kernel_t *kernel, double *T,
+                         uint64_t *evals);
 
 #ifdef __cplusplus
 }

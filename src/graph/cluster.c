@@ -28,6 +28,11 @@ int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_k
   if (!tree || !X || !kernel || !deg || !members || !st) e = SUBQ_FAIL(SUBQ_ERR_ARG, "NULL argument");
   else if (seed_vertex >= X->n)
     e = SUBQ_FAIL(SUBQ_ERR_ARG, "seed vertex %zu out of range: n = %zu", seed_vertex, X->n);
+  else if (!(deg[seed_vertex] > SUBQ_GRAPH_EDGELESS))
+    e = SUBQ_FAIL(SUBQ_ERR_NUMERIC,
+                  "seed vertex %zu has estimated degree %g: it is isolated or near-isolated in the "
+                  "kernel graph (bandwidth h = %g too small?)", seed_vertex, deg[seed_vertex],
+                  kernel->h);
   else if (walks == 0 || steps == 0 || max_size == 0)
     e = SUBQ_FAIL(SUBQ_ERR_ARG, "walks (%zu), steps (%zu) and max size (%zu) must be >= 1", walks,
                   steps, max_size);
@@ -98,6 +103,11 @@ int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_k
         st->volume = vol;
       }
     }
+    if (!isfinite(best))
+      e = SUBQ_FAIL(SUBQ_ERR_NUMERIC,
+                    "every sweep set around seed vertex %zu has exact volume 0 (total volume %g): "
+                    "the seed is isolated in the kernel graph (bandwidth h = %g too small?)",
+                    seed_vertex, volV, kernel->h);
     st->size = bestk;
     st->conductance = best;
     st->total_volume = volV;

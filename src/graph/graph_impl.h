@@ -10,6 +10,7 @@
 
 #define SUBQ_GRAPH_STREAM_SPARSIFY 0x475350ull /* 'GSP' uniform vertex of each sample */
 #define SUBQ_GRAPH_STREAM_RHS 0x475248ull      /* 'GRH' random right-hand sides/vectors */
+#define SUBQ_GRAPH_STREAM_TRIANGLE 0x475452ull /* 'GTR' third vertex of a triangle sample */
 
 struct subq_sparsifier {
   MPI_Comm comm;
@@ -38,6 +39,26 @@ int subq_petsc_error_(PetscErrorCode ierr, const char *file, int line, const cha
     PetscErrorCode subq_p_ = (expr);                                                      \
     if (subq_p_) return subq_petsc_error_(subq_p_, __FILE__, __LINE__, __func__, #expr);  \
   } while (0)
+
+/* A degree estimate at most this is numerically 0: KDE(x) - k(x, x) carries an absolute
+ * rounding error of about n 1e-16. */
+#define SUBQ_GRAPH_EDGELESS 1e-10
+
+/* Sum of the degree estimates deg (n) in *D; SUBQ_ERR_NUMERIC naming the bandwidth when
+ * the mean degree is <= SUBQ_GRAPH_EDGELESS (a numerically edgeless kernel graph).  Not
+ * collective (deg is replicated). */
+int subq_graph_total_degree_(const double *deg, size_t n, const subq_kernel_t *kernel, double *D);
+
+/* Collective: exact kernel values w[e] = k(x_i, x_j) of m sampled edges (E: 2m global
+ * indices, replicated), rows gathered 1024 edges at a time; SUBQ_ERR_NUMERIC when a value
+ * is 0 (underflow: the edge sampler drew an edge of weight 0, which happens only when the
+ * degree estimates or the tree saw no neighbours -- a near-disconnected graph).  w
+ * replicated; m kernel evaluations added to *evals. */
+int subq_graph_edge_weights_(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t m,
+                             const size_t *E, double *w, uint64_t *evals);
+
+/* The SUBQ_ERR_NUMERIC of a sampled edge (i, j) of kernel value 0. */
+int subq_graph_zero_edge_(size_t i, size_t j, const subq_kernel_t *kernel);
 
 /* Assemble sp->L from the edge list (collective). */
 int subq_sparsifier_assemble_(subq_sparsifier_t *sp);

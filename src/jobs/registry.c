@@ -17,6 +17,8 @@ extern const subq_job_t subq_job_sparsify;
 extern const subq_job_t subq_job_kernel_solve;
 extern const subq_job_t subq_job_cluster;
 extern const subq_job_t subq_job_polarquant_decode;
+extern const subq_job_t subq_job_arboricity;
+extern const subq_job_t subq_job_triangles;
 
 static const subq_job_t *const jobs_[] = {
     &subq_job_info,
@@ -33,6 +35,8 @@ static const subq_job_t *const jobs_[] = {
     &subq_job_kernel_solve,
     &subq_job_cluster,
     &subq_job_polarquant_decode,
+    &subq_job_arboricity,
+    &subq_job_triangles,
 };
 
 int subq_job_count(void) { return (int)(sizeof jobs_ / sizeof jobs_[0]); }

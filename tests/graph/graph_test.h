@@ -7,6 +7,22 @@
 #include "../kde/kde_test.h"
 #include "subq/graph.h"
 
+/* Degree oracle of `type` over P (per_group samples when > 0), the degrees deg (n) and
+ * the KDE tree with leaves of `leaf` points; the oracle in *o (destroy after the tree). */
+static inline subq_kde_tree_t *gt_tree(subq_dmat_t *P, subq_kernel_t ker, subq_kde_type_t type,
+                                       size_t per_group, uint64_t seed, size_t leaf,
+                                       double *deg, subq_kde_t **o) {
+  subq_kde_tree_t *T = NULL;
+  CHECK_OK(subq_kde_create(P->comm, type, o));
+  CHECK_OK(subq_kde_set_kernel(*o, ker));
+  if (per_group) CHECK_OK(subq_kde_set_samples(*o, per_group, 1));
+  CHECK_OK(subq_kde_set_seed(*o, seed));
+  CHECK_OK(subq_kde_setup(*o, P));
+  CHECK_OK(subq_kde_query_points(*o, 1.0, deg, NULL));
+  CHECK_OK(subq_kde_tree_create(*o, P, leaf, &T));
+  return T;
+}
+
 /* Dense Laplacian D - W of the kernel graph (n x n) from the dense kernel matrix K. */
 static inline double *gt_laplacian(const double *K, size_t n) {
   double *L = malloc(n * n * sizeof *L);

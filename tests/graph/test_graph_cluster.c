@@ -35,13 +35,8 @@ int main(int argc, char **argv) {
   for (int pass = 0; pass < 2; pass++) {
     subq_dmat_t *P = pass ? Xs : X;
     subq_kde_t *o = NULL;
-    subq_kde_tree_t *T = NULL;
     double deg[90];
-    CHECK_OK(subq_kde_create(P->comm, SUBQ_KDE_EXACT, &o));
-    CHECK_OK(subq_kde_set_kernel(o, ker));
-    CHECK_OK(subq_kde_setup(o, P));
-    CHECK_OK(subq_kde_query_points(o, 1.0, deg, NULL));
-    CHECK_OK(subq_kde_tree_create(o, P, 4, &T));
+    subq_kde_tree_t *T = gt_tree(P, ker, SUBQ_KDE_EXACT, 0, 0, 4, deg, &o);
     CHECK_OK(subq_local_cluster(T, P, &ker, deg, 0, 400, 3, 9, cap, pass ? mems : mem, pass ? &sts : &st));
     if (!pass)
       CHECK_ERR(subq_local_cluster(T, P, &ker, deg, n, 10, 3, 9, cap, mem, &st), SUBQ_ERR_ARG,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# subq sparsify and kernel-solve as a user runs them: synthetic points at np = 1 and 3
-# (same edge count and spectral figures: the sampling does not depend on the rank
-# count), --save writes a PETSc binary matrix of the right size, the solve meets its
+# subq sparsify, kernel-solve, cluster, arboricity and triangles as a user runs them:
+# synthetic points at np = 1 and 3 (same edge count and spectral figures: the sampling
+# does not depend on the rank count), --save writes a PETSc binary matrix of the right
+# size, the solve meets its
 # tolerance on the exact Laplacian and matches the dense solve, and bad input (eps out of
 # range, a tiny bandwidth that disconnects the graph) fails on every rank with a message
 # naming the cause and leaves no summary.json.
@@ -65,6 +66,38 @@ for k in cluster_size conductance label_purity kernel_evals members; do
 done
 mpi 2 "$SUBQ_BIN" cluster --data=$DATA --seed-vertex=300 --out="$T/bad4" > "$T/eb4" 2>&1
 [ $? -ne 0 ] && grep -q "seed-vertex=300 out of range" "$T/eb4" && [ ! -e "$T/bad4/summary.json" ]; ok $? "seed vertex out of range fails"
+
+# arboricity and triangles as a user runs them: np = 1 and 3 agree, the estimates are within
+# their stated error of the exact values (edge sampling with exact KDE oracles: arboricity
+# 10% at eps = 0.25; triangles 4 standard errors), the summary has its fields
+AT=(--data=$DATA --estimator=exact --leaf=8)
+for np in 1 3; do
+  if [ $np -eq 1 ]; then run=(timeout 120); else run=(mpi $np); fi
+  "${run[@]}" "$SUBQ_BIN" arboricity "${AT[@]}" --eps=0.25 --out="$T/arb$np" > "$T/ea$np" 2>&1
+  ok $? "arboricity at np=$np exits 0"
+  "${run[@]}" "$SUBQ_BIN" triangles "${AT[@]}" --samples=4000 --out="$T/tri$np" > "$T/et$np" 2>&1
+  ok $? "triangles at np=$np exits 0"
+done
+for k in estimate exact rel_err kernel_evals dense_kernel_evals n kernel bandwidth time_s samples \
+         sampled_edges set_size exact_set_size; do
+  field "$T/arb1/summary.json" $k > /dev/null 2>&1; ok $? "arboricity summary.json has $k"
+done
+for k in estimate exact rel_err kernel_evals dense_kernel_evals n kernel bandwidth time_s samples std_err; do
+  field "$T/tri1/summary.json" $k > /dev/null 2>&1; ok $? "triangles summary.json has $k"
+done
+python3 - "$T"/arb1/summary.json "$T"/arb3/summary.json "$T"/tri1/summary.json "$T"/tri3/summary.json <<'PY'; ok $? "arboricity/triangles: np=3 equals np=1, within the stated error"
+import json, sys
+a1, a3, t1, t3 = (json.load(open(f)) for f in sys.argv[1:5])
+assert a1["n"] == 300 and a1["sampled_edges"] == a3["sampled_edges"], (a1["sampled_edges"], a3["sampled_edges"])
+for a, b in ((a1, a3), (t1, t3)):
+    for k in ("estimate", "exact"):
+        assert abs(a[k] - b[k]) <= 1e-9 * abs(a[k]), (k, a[k], b[k])
+assert a1["rel_err"] <= 0.1, a1["rel_err"]
+assert abs(t1["estimate"] - t1["exact"]) <= 4 * t1["std_err"], (t1["estimate"], t1["exact"], t1["std_err"])
+PY
+timeout 60 "$SUBQ_BIN" arboricity --data=$DATA --exact-max=100 --out="$T/arbx" > "$T/eax" 2>&1
+python3 -c "import json,sys; a=json.load(open(sys.argv[1])); assert a['exact'] is None and a['rel_err'] is None and a['estimate'] > 0" "$T/arbx/summary.json"
+ok $? "arboricity with n > --exact-max: exact and rel_err are null"
 
 echo "$n checks, $fail failures"
 finish test_graph_jobs
