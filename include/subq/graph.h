@@ -85,7 +85,7 @@ typedef struct {
 
 /* Create a sparsifier over comm (not duplicated; must be congruent with the points'
  * communicator at setup).  Defaults: eps = 0.5, oversample C = 0.5, samples derived
- * (see subq_sparsifier_set_eps), KDE oracle "sampling" with 64 samples per group and 1
+ * (see subq_sparsifier_set_eps), KDE oracle "sampling" with 8 samples per group and 1
  * group, tree leaf size 32, seed 0.  Not collective.  Errors: SUBQ_ERR_MEM. */
 int subq_sparsifier_create(MPI_Comm comm, subq_sparsifier_t **sp);
 /* Not collective; accepts NULL and *sp == NULL.  Frees the PETSc matrix. */

@@ -11,7 +11,7 @@
   {"oversample", SUBQ_OPT_REAL, "0.5", "", "C in T = C n ln(n) / eps^2 edge samples", NULL, 1e-9, 1e9}, \
   {"edges", SUBQ_OPT_INT, "0", "samples", "edge samples T (0 = derived from --eps and --oversample)", NULL, 0, 4e9}, \
   {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for degrees and the sampling tree", "exact|sampling|hbe", 0, 0}, \
-  {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9}, \
+  {"kde-samples", SUBQ_OPT_INT, "8", "per group", "KDE samples per tree node (sampling; 8: fewest evaluations at spectral error <= 0.5, results/graph) or tables (hbe) per group", NULL, 1, 4e9}, \
   {"kde-groups", SUBQ_OPT_INT, "1", "", "KDE groups (median of means)", NULL, 1, 4096},  \
   {"leaf", SUBQ_OPT_INT, "32", "points", "leaf size of the KDE tree (exact below)", NULL, 1, 1e9}
 

@@ -165,6 +165,7 @@ typedef struct {
   item_t *it;       /* active samples sorted by (node, source, sample) */
   size_t *pstart;   /* pair p holds it[pstart[p] .. pstart[p + 1]) */
   size_t *pair_of;  /* sample t -> its pair */
+  size_t *row;      /* sample t -> its source's row in Ys (distinct sources gathered once) */
   double *part;     /* per-pair partial sums (2 P + 1) */
   double *Q, *qn, *B, *bn, *K; /* RB x d, RB, CB x d, CB, RB x CB */
 } work_t;
@@ -216,8 +217,8 @@ static void gather_q_(const subq_kde_tree_t *T, work_t *w, size_t p0, size_t u, 
   const size_t d = T->X->d;
   for (size_t r = 0; r < u; r++) {
     size_t t = w->it[w->pstart[p0 + r]].t;
-    memcpy(w->Q + r * d, Ys + t * d, d * sizeof *w->Q);
-    w->qn[r] = yn[t];
+    memcpy(w->Q + r * d, Ys + w->row[t] * d, d * sizeof *w->Q);
+    w->qn[r] = yn[w->row[t]];
   }
 }
 
@@ -400,7 +401,7 @@ static int leaf_race_(subq_kde_tree_t *T, work_t *w, size_t s, const size_t *src
 
 /* HBE trees, one level: est[2a + c] for the na active samples, one oracle query each. */
 static int oracle_level_(subq_kde_tree_t *T, size_t na, const size_t *act, const long *cur,
-                         const size_t *src, const double *Ys, uint64_t first, size_t level,
+                         const size_t *src, const double *Ys, const size_t *row, uint64_t first, size_t level,
                          double *Yq, subq_kde_t **ok, uint64_t *qids, double *est,
                          uint64_t *evals) {
   const size_t d = T->X->d;
@@ -410,7 +411,7 @@ static int oracle_level_(subq_kde_tree_t *T, size_t na, const size_t *act, const
     for (int c = 0; c < 2; c++) {
       ok[2 * a + c] = T->nodes[c ? v->right : v->left].kde;
       qids[2 * a + c] = (first + t) * 256 + 2 * level + (uint64_t)c;
-      memcpy(Yq + (2 * a + c) * d, Ys + t * d, d * sizeof *Yq);
+      memcpy(Yq + (2 * a + c) * d, Ys + row[t] * d, d * sizeof *Yq);
     }
   }
   uint64_t ev1 = 0;
@@ -440,7 +441,7 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
   long *cur = NULL;
   subq_kde_t **ok = NULL;
   uint64_t *qids = NULL, ev = 0;
-  size_t *act = NULL;
+  size_t *act = NULL, *usrc = NULL, nu = 0;
   work_t w = {0};
   const size_t s1 = s + 1;
   int e = 0;
@@ -456,6 +457,8 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
   if (!e) e = SUBQ_ALLOC(w.it, s1);
   if (!e) e = SUBQ_ALLOC(w.pstart, s1 + 1);
   if (!e) e = SUBQ_ALLOC(w.pair_of, s1);
+  if (!e) e = SUBQ_ALLOC(w.row, s1);
+  if (!e) e = SUBQ_ALLOC(usrc, s1);
   if (!e) e = SUBQ_ALLOC(w.part, 2 * s1 + 1);
   if (!e) e = SUBQ_ALLOC(pest, 2 * s1);
   if (!e) e = subq_malloc(RB, d * sizeof(double), &w.Q);
@@ -467,8 +470,15 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
   if (!e && !T->shared) e = SUBQ_ALLOC(ok, 2 * s1);
   if (!e && !T->shared) e = SUBQ_ALLOC(qids, 2 * s1);
   e = subq_error_agree(X->comm, e);
-  if (!e) e = subq_kde_gather_rows(X, s, src, Ys);
-  if (!e) subq_kde_norms2_(s, d, Ys, yn);
+  if (!e) { /* distinct sources, sorted; each sample's row among them */
+    memcpy(usrc, src, s * sizeof *usrc);
+    qsort(usrc, s, sizeof *usrc, cmp_size_);
+    for (size_t t = 0; t < s; t++)
+      if (nu == 0 || usrc[t] != usrc[nu - 1]) usrc[nu++] = usrc[t];
+    for (size_t t = 0; t < s; t++) w.row[t] = lower_(usrc, nu, src[t]);
+  }
+  if (!e) e = subq_kde_gather_rows(X, nu, usrc, Ys);
+  if (!e) subq_kde_norms2_(nu, d, Ys, yn);
   for (size_t t = 0; t < s; t++) q[t] = 1;
   const uint64_t first = T->count;
   for (size_t level = 0; !e; level++) {
@@ -482,7 +492,7 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
       for (size_t a = 0; !e && a < na; a++)
         for (int c = 0; c < 2; c++) est[2 * a + c] = pest[2 * w.pair_of[act[a]] + (size_t)c];
     } else {
-      e = oracle_level_(T, na, act, cur, src, Ys, first, level, Yq, ok, qids, est, &ev);
+      e = oracle_level_(T, na, act, cur, src, Ys, w.row, first, level, Yq, ok, qids, est, &ev);
     }
     for (size_t a = 0; !e && a < na; a++) {
       const size_t t = act[a];
@@ -515,7 +525,7 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
   }
   subq_free(&Ys), subq_free(&yn), subq_free(&Yq), subq_free(&est), subq_free(&pest);
   subq_free(&q), subq_free(&kv), subq_free(&cur), subq_free(&ok), subq_free(&qids);
-  subq_free(&act), subq_free(&w.it), subq_free(&w.pstart), subq_free(&w.pair_of);
+  subq_free(&act), subq_free(&usrc), subq_free(&w.row), subq_free(&w.it), subq_free(&w.pstart), subq_free(&w.pair_of);
   subq_free(&w.part), subq_free(&w.Q), subq_free(&w.qn), subq_free(&w.B), subq_free(&w.bn);
   subq_free(&w.K);
   if (e) return subq_error_trace(e, __FILE__, __LINE__, __func__);
