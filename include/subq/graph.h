@@ -76,7 +76,8 @@ typedef struct {
   size_t edges;          /* distinct edges kept (the sparsifier's size) */
   double dense_edges;    /* n (n - 1) / 2 */
   size_t components;     /* connected components of the sparsifier (1 for a useful one) */
-  uint64_t kde_evals;    /* kernel evaluations: degree estimates (n KDE queries) */
+  uint64_t kde_evals;    /* kernel evaluations: separate degree pass (0: none since the
+                          * importance weights use the sampled probability) */
   uint64_t sample_evals; /* kernel evaluations: neighbour sampling through the KDE tree */
   double time_s;         /* wall seconds of setup (max over ranks) */
   double assemble_s;     /* wall seconds of the PETSc assembly */
@@ -84,7 +85,7 @@ typedef struct {
 
 /* Create a sparsifier over comm (not duplicated; must be congruent with the points'
  * communicator at setup).  Defaults: eps = 0.5, oversample C = 0.5, samples derived
- * (see subq_sparsifier_set_eps), KDE oracle "sampling" with 64 samples per group and 1
+ * (see subq_sparsifier_set_eps), KDE oracle "sampling" with 8 samples per group and 1
  * group, tree leaf size 32, seed 0.  Not collective.  Errors: SUBQ_ERR_MEM. */
 int subq_sparsifier_create(MPI_Comm comm, subq_sparsifier_t **sp);
 /* Not collective; accepts NULL and *sp == NULL.  Frees the PETSc matrix. */
@@ -104,19 +105,27 @@ int subq_sparsifier_set_kde(subq_sparsifier_t *sp, subq_kde_type_t type, size_t 
 int subq_sparsifier_set_seed(subq_sparsifier_t *sp, uint64_t seed);
 
 /* Collective over sp's comm: build the sparsifier of the kernel graph of X (BIKSZ Sec. 4):
- * degrees d^_i by n KDE queries; T edge samples, each a vertex i uniform on [0, n) and a
- * neighbour j ~ w_ij / d_i through the binary tree of KDE oracles (subq_kde_tree_*), so
- * the unordered edge {i, j} is drawn with probability q_ij = (w_ij/d_i + w_ij/d_j)/n, an
- * upper bound (up to BIKSZ's constant) on w_ij times its effective resistance; each
- * sample adds weight w_ij / (T q^_ij) = n / (T (1/d^_i + 1/d^_j)) to its edge (no kernel
- * evaluation needed: w_ij cancels), so E[L~] = L for exact degrees.  Samples are drawn in
- * batches of 8192 keyed by (seed, global sample index): the edge list does not depend on
- * the rank count.  Then assembles L~ = sum w~_ij (e_i - e_j)(e_i - e_j)^T as a PETSc
- * MPIAIJ matrix whose local rows are X's local rows.  X is referenced (must outlive sp).
- * Errors (agreed): SUBQ_ERR_ARG (n < 2, X not float64, comm mismatch, already set up),
- * SUBQ_ERR_NUMERIC (a vertex with estimated degree <= 1e-300: disconnected or
- * near-disconnected graph, e.g. a tiny bandwidth; names the vertex and h), SUBQ_ERR_MEM,
- * SUBQ_ERR_MPI, PETSc errors. */
+ * T edge samples, each a source vertex i and a neighbour j drawn through the binary tree
+ * of KDE estimates (subq_kde_tree_sample_neighbors_prob) with the exact probability
+ * q(j | i) of that draw (the product of the chosen children's estimate ratios and the
+ * leaf race's k_ij / leaf sum) and k_ij = w_ij returned with it.  Sources: stratified
+ * when T >= n (sample t has source floor(t n / T), so vertex i has c_i >= 1 samples),
+ * else uniform on [0, n).  Each sample adds the importance weight
+ *     w~ = k_ij / (2 c_i q(j | i))       (uniform sources: k_ij n / (2 T q(j | i)))
+ * to the edge {i, j}: the estimator of L = (1/2) sum over ordered pairs w_ij L_ij is
+ * unbiased, E[L~] = L, whatever the KDE estimates' errors (importance sampling with the
+ * sampled probability, BIKSZ Sec. 4 / Spielman-Srivastava; the ordered-pair sum counts
+ * each edge twice, hence the 2).  The tree's sampling distribution approximates
+ * w_ij / d_i, so {i, j} is drawn with probability about (w_ij/d_i + w_ij/d_j) c / T, an
+ * upper bound (up to BIKSZ's constant) on w_ij times its effective resistance.  Samples
+ * are drawn in batches of 8192 keyed by (seed, global sample index): the edge list does
+ * not depend on the rank count.  Then assembles L~ = sum w~_ij (e_i - e_j)(e_i - e_j)^T as
+ * a PETSc MPIAIJ matrix whose local rows are X's local rows.  X is referenced (must
+ * outlive sp).  No separate degree pass: kde_evals is 0; the tree's degree estimate of
+ * every sampled source is checked instead.  Errors (agreed): SUBQ_ERR_ARG (n < 2, X not
+ * float64, comm mismatch, already set up), SUBQ_ERR_NUMERIC (a sampled vertex with
+ * estimated degree <= 1e-300: disconnected or near-disconnected graph, e.g. a tiny
+ * bandwidth; names the vertex and h), SUBQ_ERR_MEM, SUBQ_ERR_MPI, PETSc errors. */
 int subq_sparsifier_setup(subq_sparsifier_t *sp, const subq_dmat_t *X,
                           const subq_kernel_t *kernel);
 

@@ -175,28 +175,54 @@ int subq_sample_weighted(const double *w, size_t n, size_t s, uint64_t seed, uin
 int subq_kde_sample_vertices(subq_kde_t *kde, size_t s, uint64_t seed, size_t *idx,
                              double *deg, uint64_t *evals);
 
-/* Binary tree of KDE oracles over the global index ranges of X (BIKSZ, weighted edge
- * sampling: each internal node holds a KDE structure over its range; a neighbour of i is
- * found by descending with probability proportional to the children's estimates of
- * sum_{j in child, j != i} k(x_i, x_j): O(log n) KDE queries per sample).  Leaves of at
- * most leaf_size points are resolved exactly (one exponential race over the leaf). */
+/* Binary tree of KDE estimates over the global index ranges of X (BIKSZ, weighted edge
+ * sampling: a neighbour of i is found by descending with probability proportional to the
+ * children's estimates of sum_{j in child, j != i} k(x_i, x_j): O(log n) estimates per
+ * sample).  Exact and sampling prototypes: every node keeps one random multiset S_v of m
+ * = per_group * groups of its points (all of them when the node has at most max(leaf, m)
+ * points or the prototype is exact), drawn at build from the counter RNG keyed by (seed,
+ * node), shared by all queries; the estimate is (|v| - [i in v]) times the mean of
+ * k(x_i, x_s) over s in S_v, s != i, and all queries at one node and level are one
+ * dgemm-based kernel block (subq_kernel_block).  HBE prototypes keep one HBE oracle per
+ * node.  A child is chosen with probability (1 - a) e_c/(e_l + e_r) + a s_c/(s_l + s_r)
+ * (s_c: points of the child other than i; a = 0.02 unless both estimates are exact), so
+ * every neighbour with k > 0 has positive probability.  Leaves of at most leaf_size
+ * points are resolved exactly (one exponential race over the leaf: j with probability
+ * k(x_i, x_j) / leaf sum). */
 typedef struct subq_kde_tree subq_kde_tree_t;
 
-/* Collective: build the tree; every node's oracle is created with `proto`'s type, kernel,
- * accuracy, sample sizes and seed (each node gets its own RNG stream).  leaf_size >= 1.
- * X is referenced.  Errors: SUBQ_ERR_ARG (leaf_size, proto not set up), SUBQ_ERR_MEM. */
+/* Collective: build the tree from `proto`'s type, kernel, accuracy, sample sizes and seed
+ * (each node its own RNG stream).  leaf_size >= 1.  X is referenced.  Memory: m global
+ * indices per node (replicated) and the local row norms.  Errors: SUBQ_ERR_ARG
+ * (leaf_size, proto not set up), SUBQ_ERR_MEM. */
 int subq_kde_tree_create(const subq_kde_t *proto, const subq_dmat_t *X, size_t leaf_size,
                          subq_kde_tree_t **tree);
 void subq_kde_tree_destroy(subq_kde_tree_t **tree);
 
 /* Collective: for each t < s, sample a neighbour nbr[t] of src[t] (global indices,
- * replicated) with P(j | i) ~ k(x_i, x_j), j != i.  Draws are keyed by (seed, a per-tree
- * sample counter + t, level) so results do not depend on ranks.  One (HBE: two)
- * collective(s) per tree level for the whole batch.  A source with zero estimated degree
- * gets a neighbour chosen by subtree size (documented fallback, never NaN); n = 1 gives
- * SUBQ_ERR_ARG ("no neighbours").  *evals: kernel evaluations, all ranks. */
+ * replicated) with P(j | i) ~ k(x_i, x_j), j != i (exactly so for exact trees).  Draws
+ * are keyed by (seed, a per-tree sample counter + t, level) so results do not depend on
+ * ranks.  One (HBE: two) collective(s) per tree level for the whole batch.  A source with
+ * zero estimated degree gets a child chosen by subtree size (documented fallback, never
+ * NaN); n = 1 gives SUBQ_ERR_ARG ("no neighbours").  *evals: kernel evaluations, all
+ * ranks (one per (query row, sample point) pair; repeated (source, node) pairs of one
+ * batch are evaluated once). */
 int subq_kde_tree_sample_neighbors(subq_kde_tree_t *tree, size_t s, const size_t *src,
                                    uint64_t seed, size_t *nbr, uint64_t *evals);
+
+/* Collective: as subq_kde_tree_sample_neighbors (same draws, same nbr), and also, each
+ * replicated, of length s, each may be NULL:
+ *   prob[t]  the exact probability q(nbr[t] | src[t]) with which this draw was made: the
+ *            product of the chosen children's probabilities and k(x_i, x_j) / (sum of
+ *            k(x_i, x_l) over the leaf, l != i), so importance weights k / q are unbiased
+ *            whatever the estimates' errors (BIKSZ Sec. 4 with the sampled probability);
+ *   kval[t]  k(x_src, x_nbr) (0 for the degenerate all-zero leaf fallback);
+ *   deg[t]   the tree's estimate of the degree of src[t] (sum of the root's children's
+ *            estimates; exact for exact trees).
+ * Errors: as subq_kde_tree_sample_neighbors. */
+int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *tree, size_t s, const size_t *src,
+                                        uint64_t seed, size_t *nbr, double *prob, double *kval,
+                                        double *deg, uint64_t *evals);
 
 /* Collective: weighted edge sampling (BIKSZ): i ~ degree (subq_kde_sample_vertices with
  * the tree's root oracle degrees deg, length n, replicated, computed by the caller with

@@ -12,11 +12,17 @@
   {"eps", SUBQ_OPT_REAL, "0.5", "", "target spectral error eps in (0, 1)", NULL, 0, 0},   \
   {"oversample", SUBQ_OPT_REAL, "0.5", "", "C in T = C n ln(n) / eps^2 edge samples", NULL, 1e-9, 1e9}, \
   {"edges", SUBQ_OPT_INT, "0", "samples", "edge samples T (0 = derived from --eps and --oversample)", NULL, 0, 4e9}, \
-  SUBQ_GRAPH_JOB_KDE_OPTS
+  {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for degrees and the sampling tree", "exact|sampling|hbe", 0, 0}, \
+  {"kde-samples", SUBQ_OPT_INT, "8", "per group", "KDE samples per tree node (sampling; 8: fewest evaluations at spectral error <= 0.5, results/graph) or tables (hbe) per group", NULL, 1, 4e9}, \
+  SUBQ_KDE_JOB_GROUPS_OPT, SUBQ_GRAPH_JOB_LEAF_OPT
 
-/* The KDE oracle of the degrees and of the sampling tree. */
+/* The KDE oracle of the degrees and of the sampling tree (arboricity, triangles: their
+ * estimators weight samples by estimated degrees, so the default stays 64 samples). */
 #define SUBQ_GRAPH_JOB_KDE_OPTS                                                             \
   SUBQ_KDE_JOB_ORACLE_OPTS("degrees and the sampling tree"), SUBQ_KDE_JOB_GROUPS_OPT,     \
+  SUBQ_GRAPH_JOB_LEAF_OPT
+
+#define SUBQ_GRAPH_JOB_LEAF_OPT                                                             \
   {"leaf", SUBQ_OPT_INT, "32", "points", "leaf size of the KDE tree (exact below)", NULL, 1, 1e9}
 
 /* The options of SUBQ_GRAPH_JOB_KDE_OPTS: oracle type, samples per group, groups, leaf. */
