@@ -4,8 +4,9 @@
   tools/comm_model.py predict                 time and parallel efficiency at p = 1, 64, 1024,
                                               16384 for the network parameters below ->
                                               results/comm-model/predictions.{md,csv}
-  tools/comm_model.py check RESULTS.csv ...   per-rank bytes and messages of levscores and
-                                              polysketch rows of a suite run vs the model ->
+  tools/comm_model.py check RESULTS.csv ...   per-rank bytes and messages of levscores,
+                                              polysketch, polarquant-decode and kde rows of a
+                                              suite run vs the model ->
                                               results/comm-model/measured-vs-model.md
 
 Only the Python standard library.  Collective costs: Thakur, Rabenseifner, Gropp, "Optimization
@@ -218,8 +219,102 @@ def polysketch_job_counts(n, d, r, blk, p, causal=True, mixed=False, es=8):
     return best
 
 
+def polarquant_decode_job_counts(heads, d, reps, p):
+    """Per-rank (messages, bytes_sent) of `subq polarquant-decode` (src/jobs/polarquant_decode.c),
+    data class; every rank alike.  Each of the reps timed decode calls: a Barrier, then
+    subq_quant_attention's log-sum-exp merge (src/quant/attention.c): Allreduce(MAX) of the
+    heads running maxima and Allreduce(SUM) of the heads x (d + 1) rescaled (sum, weighted
+    values).  Then the exact fp32 reference merges the same way (2 Allreduces of the same
+    sizes) and one Allreduce of 1 double sums the code bits.  Doubles throughout; collectives
+    on one rank count calls, no bytes.  Independent of n."""
+    merge = 8 * heads + 8 * heads * (d + 1)
+    msgs = 3 * reps + 2 + 1
+    sent = (p > 1) * ((reps + 1) * merge + 8)
+    return msgs, sent
+
+
+KDE_BATCH = 4096  # items per collective in subq_kde_query (src/kde/kde.c)
+
+
+def kde_items(n, estimator, samples, groups, eps, delta, tau, kernel="gaussian"):
+    """(values per query, bucket sizes per query) that the oracle sends in subq_kde_query:
+    exact 1 value; sampling `groups` means; HBE L = per_group * groups table estimates and L
+    bucket sizes (the Allgather).  Derived sizes as in subq_kde_setup_range_ (src/kde/kde.c):
+    per group ceil(4 rv / eps^2), rv = 1/tau (sampling) or 1/sqrt(tau) (HBE), capped at 2^32;
+    groups ceil(8 ln(1/delta)) made odd; a derived count with per_group * groups >= n falls
+    back to the exact oracle."""
+    if estimator == "exact":
+        return 1, 0
+    derived = samples == 0
+    per_group = samples
+    if derived:
+        rv = 1.0 / tau if estimator == "sampling" else 1.0 / math.sqrt(tau)
+        pg = math.ceil(4.0 * rv / (eps * eps))
+        per_group = pg if pg < 4294967296.0 else 1 << 32
+    if groups == 0:
+        groups = math.ceil(8.0 * math.log(1.0 / delta))
+        groups += groups % 2 == 0
+    if not (estimator == "hbe" and kernel == "laplacian") and derived and per_group * groups >= n:
+        return 1, 0
+    if estimator == "sampling":
+        return groups, 0
+    return per_group * groups, per_group * groups
+
+
+def kde_job_counts(n, d, q, p, estimator="sampling", samples=0, groups=0, eps=0.1, delta=0.1,
+                   tau=0.01, bandwidth=0.0, bw_pairs=2000, kernel="gaussian"):
+    """Per-rank (messages, bytes_sent) of `subq kde` (src/jobs/kde.c), data class; every rank
+    alike (the points are row blocks, the queries replicated).  Load: 2 Allreduces of 2
+    uint64 (shape check, subq_dmat_load); bandwidth 0 (median heuristic): one Allreduce of the
+    2 bw_pairs x d sampled rows (subq_kde_gather_rows); the q query rows: one Allreduce of
+    q x d doubles; the exact reference and the estimator each answer the q queries in
+    batches of KDE_BATCH (subq_kde_query_multi_): per batch of c queries an Allreduce of
+    c * values + 1 doubles (partial sums and the evaluation count) and, for HBE, first an
+    Allgather of c * L bucket sizes (long); finally an Allreduce of 1 double (peak memory).
+    Collectives on one rank count calls, no bytes."""
+    multi = p > 1
+    msgs, sent = 2, multi * 32
+    if bandwidth == 0:
+        msgs += 1
+        sent += multi * 8 * 2 * bw_pairs * d
+    msgs += 1
+    sent += multi * 8 * q * d
+    for nout, npre in ((1, 0), kde_items(n, estimator, samples, groups, eps, delta, tau, kernel)):
+        for a in range(0, q, KDE_BATCH):
+            c = min(KDE_BATCH, q - a)
+            msgs += 1 + (npre > 0)
+            sent += multi * (8 * (c * nout + 1) + 8 * c * npre)
+    msgs += 1
+    sent += multi * 8
+    return msgs, sent
+
+
 def row_model(row):
-    """(messages, bytes_sent) model of a results.csv row, or None for other jobs."""
+    """(description, n, d, (messages, bytes_sent)) model of a results.csv row, or None for
+    other jobs."""
+    def par(key, default):
+        v = row.get("param." + key)
+        return v if v not in (None, "") else default
+
+    p = int(row["ranks"])
+    if row["job"] == "polarquant-decode":
+        n, d, h, reps = int(par("n", 131072)), int(par("d", 64)), int(par("heads", 1)), int(par("reps", 5))
+        return f"heads={h} reps={reps}", n, d, polarquant_decode_job_counts(h, d, reps, p)
+    if row["job"] == "kde":
+        n, d = int(row["n"]), int(row["d"])
+        est = par("estimator", "sampling")
+        kw = dict(samples=int(par("samples", 0)), groups=int(par("groups", 0)),
+                  eps=float(par("eps", 0.1)), delta=float(par("delta", 0.1)),
+                  tau=float(par("tau", 0.01)), bandwidth=float(par("bandwidth", 0)),
+                  bw_pairs=int(par("bw-pairs", 2000)), kernel=par("kernel", "gaussian"))
+        q = int(par("queries", 500))
+        return f"{est} q={q}", n, d, kde_job_counts(n, d, q, p, est, **kw)
+    m = row_model_nd_(row)
+    return None if m is None else (m[0], int(row["n"]), int(row["d"]), m[1])
+
+
+def row_model_nd_(row):
+    """levscores and polysketch rows (they have n and d columns)."""
     n, d, p = int(row["n"]), int(row["d"]), int(row["ranks"])
     if row["job"] == "levscores":
         method = row.get("param.method") or "qr"
@@ -239,7 +334,7 @@ def check(paths):
     os.makedirs(OUT, exist_ok=True)
     lines = ["# Measured communication vs the model (per rank, max over ranks)\n",
              "Measured: summary.json \"comm\" (PMPI counters, data class) of each suite row; model: "
-             "`lev_job_counts` and `polysketch_job_counts` in tools/comm_model.py "
+             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts` and `kde_job_counts` in tools/comm_model.py "
              "(docs/comm-model.md).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
              "| run | job | method | n | d | ranks | messages measured | model | bytes sent measured | model | match |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -251,8 +346,8 @@ def check(paths):
             m = row_model(row)
             if m is None:
                 continue
-            method, (msgs, sent) = m
-            n, d, p = int(row["n"]), int(row["d"]), int(row["ranks"])
+            method, n, d, (msgs, sent) = m
+            p = int(row["ranks"])
             mm, ms = int(row["comm.messages_max"]), int(row["comm.bytes_sent_max"])
             ok = (mm, ms) == (msgs, sent)
             bad += not ok
