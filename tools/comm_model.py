@@ -5,7 +5,7 @@
                                               16384 for the network parameters below ->
                                               results/comm-model/predictions.{md,csv}
   tools/comm_model.py check RESULTS.csv ...   per-rank bytes and messages of levscores,
-                                              polysketch, polarquant-decode and kde rows of a
+                                              polysketch, polarquant-decode, kde and levattn rows of a
                                               suite run vs the model ->
                                               results/comm-model/measured-vs-model.md
 
@@ -289,14 +289,120 @@ def kde_job_counts(n, d, q, p, estimator="sampling", samples=0, groups=0, eps=0.
     return msgs, sent
 
 
-def row_model(row):
-    """(description, n, d, (messages, bytes_sent)) model of a results.csv row, or None for
-    other jobs."""
+def levattn_selection_counts(D, p, q, passes, nloc, topk):
+    """(messages, deterministic bytes sent, candidates sent or None) of one universal-set
+    selection (subq_levattn_select_stream, src/lev/levatt_select.c, levatt_online.c) on rank q
+    of p, D features (p = 2: D = d), the Gram assumed of full rank r = D (Gaussian keys,
+    n >= d).  passes 2: factor = Allreduce of 1 uint64 (key count) and of the D x D Gram,
+    Bcast of r (uint64) and of the D x r scoring matrix from rank 0.  passes 1: Exscan of the
+    D x D Gram (prefix), then in select Allgather of 2 uint64 (key ranges), Allreduces of the
+    min and max ridge (1 double each), Bcast of 2 doubles from the last rank.  Both: 2
+    Allreduces of 2 doubles (score sum and count, max and workspace), Allgather of 1 int
+    (candidate count), Allgatherv of the rank's candidates as (tau, index) pairs, 16 B each:
+    top-k keeps min(k, local keys) candidates; an eps threshold keeps the rank's keys with
+    tau >= eps (data-dependent: returned as None; 16 |U| bytes over all ranks)."""
+    multi = p > 1
+    nc = min(topk, nloc) if topk else None
+    if passes == 2:
+        msgs = 2 + 2 + 2 + 2
+        sent = multi * (8 + 8 * D * D + 16 + 16 + 4) + (multi and q == 0) * (8 + 8 * D * D)
+    else:
+        msgs = 1 + 2 + 4 + 2
+        sent = multi * (8 * D * D + 16 + 16 + 16 + 8 + 8 + 4) + (multi and q == p - 1) * 16
+    if nc is not None:
+        sent += multi * 16 * nc
+    return msgs, sent, nc
+
+
+def levattn_job_counts(ns, d, p, eps=0.05, topk=0, passes=2, usizes=None):
+    """Per-rank (messages, bytes_sent) of `subq levattn --synthetic=ns` (src/jobs/levattn.c,
+    run_synthetic_), data class.  Returns (messages_max, bytes_sent_max or None,
+    bytes_sent_total or None).  Per n: the selection with --passes (levattn_selection_counts);
+    when n <= 2^18 and eps > 0 the heavy-entry check: Allreduce of 64 doubles (query row sums)
+    and of 2 uint64 (heavy counts); with --passes=1 also the two-pass selection.  Keys are
+    block-sharded (subq_kvopts_block).  top-k: every count exact.  eps: the candidates
+    gathered depend on the data; with usizes (per n, the universal-set sizes of each selection
+    run: |U| and, for --passes=1, the two-pass |U|) the total over ranks is exact (16 B per
+    member), the max over ranks is not modelled (None)."""
+    msgs_q = [0] * p
+    sent_q = [0] * p
+    total_cand = 0
+    exact_max = True
+    for t, n in enumerate(ns):
+        sel = [passes] + ([2] if passes == 1 else [])
+        for k, ps in enumerate(sel):
+            for q in range(p):
+                m, s, nc = levattn_selection_counts(d, p, q, ps, block(n, p, q), topk)
+                msgs_q[q] += m
+                sent_q[q] += s
+                exact_max &= nc is not None
+            if not topk:
+                total_cand = None if usizes is None or total_cand is None else total_cand + usizes[t][k]
+        if n <= 1 << 18 and eps > 0:
+            for q in range(p):
+                msgs_q[q] += 2
+                sent_q[q] += (p > 1) * (512 + 16)
+    total = sum(sent_q)
+    if not topk:
+        total = None if total_cand is None else total + (p > 1) * 16 * total_cand
+    return max(msgs_q), (max(sent_q) if exact_max else None), total
+
+
+def levattn_row_(row, par, p, two_pass_sizes):
+    """levattn rows with --synthetic (and no --data or --kv); None otherwise."""
+    synth = par("synthetic", "none")
+    if synth == "none" or par("data", "") or par("kv", ""):
+        return None
+    ns = [int(float(x)) for x in synth.split(",")]
+    d = int(par("synthetic-d", 64))
+    epss = [float(x) for x in par("eps", "0.05").split(",") if x != "none"]
+    ks = [int(x) for x in par("topk", "32").split(",") if x != "none"]
+    eps, topk = (epss[0], 0) if epss else (0.0, ks[0])
+    passes = int(par("passes", 2))
+    usizes = None
+    if not topk and len(ns) == 1 and row.get("universal_set_size"):
+        u = [int(row["universal_set_size"])]
+        if passes == 1:
+            u2 = two_pass_sizes.get((ns[0], d, eps))
+            u = None if u2 is None else u + [u2]
+        usizes = None if u is None else [u]
+    msgs, smax, stot = levattn_job_counts(ns, d, p, eps, topk, passes, usizes)
+    sel = f"eps={eps:g}" if not topk else f"topk={topk}"
+    desc = f"{sel} passes={passes}"
+    if smax is not None:
+        return desc, ns[0], d, (msgs, smax)
+    if stot is None:
+        return None
+    return desc + " (bytes: total over ranks)", ns[0], d, (msgs, stot, "comm.bytes_sent_total")
+
+
+def two_pass_sizes_(rows):
+    """(n, d, eps) -> |U| of the two-pass levattn --synthetic rows (one n, eps selection):
+    the --passes=1 job also runs the two-pass selection, whose |U| is not in its own row; the
+    scores agree bitwise across rank counts, so any row with the same n, d, eps gives it."""
+    out = {}
+    for row in rows:
+        if row.get("job") != "levattn" or not row.get("universal_set_size"):
+            continue
+        g = lambda k, dflt: row.get("param." + k) or dflt
+        synth, eps = g("synthetic", "none"), g("eps", "0.05").split(",")[0]
+        if "," in synth or synth == "none" or eps == "none" or g("passes", "2") != "2":
+            continue
+        out[(int(float(synth)), int(g("synthetic-d", 64)), float(eps))] = int(row["universal_set_size"])
+    return out
+
+
+def row_model(row, two_pass_sizes=None):
+    """(description, n, d, (messages, bytes_sent[, measured column])) model of a results.csv
+    row, or None for other jobs.  The bytes are compared with comm.bytes_sent_max unless a
+    third element names another column."""
     def par(key, default):
         v = row.get("param." + key)
         return v if v not in (None, "") else default
 
     p = int(row["ranks"])
+    if row["job"] == "levattn":
+        return levattn_row_(row, par, p, two_pass_sizes or {})
     if row["job"] == "polarquant-decode":
         n, d, h, reps = int(par("n", 131072)), int(par("d", 64)), int(par("heads", 1)), int(par("reps", 5))
         return f"heads={h} reps={reps}", n, d, polarquant_decode_job_counts(h, d, reps, p)
@@ -334,21 +440,27 @@ def check(paths):
     os.makedirs(OUT, exist_ok=True)
     lines = ["# Measured communication vs the model (per rank, max over ranks)\n",
              "Measured: summary.json \"comm\" (PMPI counters, data class) of each suite row; model: "
-             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts` and `kde_job_counts` in tools/comm_model.py "
-             "(docs/comm-model.md).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
+             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts`, `kde_job_counts` and "
+             "`levattn_job_counts` in tools/comm_model.py (docs/comm-model.md).  Bytes: max over ranks, "
+             "except where the method says total over ranks (levattn with an eps selection: the ranks' "
+             "shares of the universal set depend on the data, its size does not).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
              "| run | job | method | n | d | ranks | messages measured | model | bytes sent measured | model | match |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     bad = 0
-    for path in paths:
-        for row in csv.DictReader(open(path)):
+    tables = [(path, list(csv.DictReader(open(path)))) for path in paths]
+    sizes = two_pass_sizes_([r for _, rows in tables for r in rows])
+    for path, rows in tables:
+        for row in rows:
             if not row.get("comm.bytes_sent_max"):
                 continue
-            m = row_model(row)
+            m = row_model(row, sizes)
             if m is None:
                 continue
-            method, n, d, (msgs, sent) = m
+            method, n, d, counts = m
+            msgs, sent = counts[:2]
+            col = counts[2] if len(counts) > 2 else "comm.bytes_sent_max"
             p = int(row["ranks"])
-            mm, ms = int(row["comm.messages_max"]), int(row["comm.bytes_sent_max"])
+            mm, ms = int(row["comm.messages_max"]), int(row[col])
             ok = (mm, ms) == (msgs, sent)
             bad += not ok
             lines.append(f"| {os.path.basename(os.path.dirname(os.path.dirname(path)))} | {row['job']} | {method} | {n} | {d} | {p} | "

@@ -38,8 +38,4 @@ estimator = exact
 bandwidth = 1.5
 INI
 . "$SUBQ_SOURCE_DIR/tests/comm/comm_check.sh"
-if [ -n "${SUBQ_TEST_QUICK:-}" ]; then
-  comm_check test_comm_kde kde 18 1 2
-else
-  comm_check test_comm_kde kde 27 1 2 3
-fi
+comm_check_123 test_comm_kde kde 9

@@ -17,8 +17,4 @@ heads = 1 | 3
 reps = 2 | 3
 INI
 . "$SUBQ_SOURCE_DIR/tests/comm/comm_check.sh"
-if [ -n "${SUBQ_TEST_QUICK:-}" ]; then
-  comm_check test_comm_polarquant polarquant-decode 8 1 2
-else
-  comm_check test_comm_polarquant polarquant-decode 12 1 2 3
-fi
+comm_check_123 test_comm_polarquant polarquant-decode 4
