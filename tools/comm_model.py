@@ -101,6 +101,43 @@ def softmax_ring(n, d, dv, p):
     return comp, comm, {"Sendrecv_replace": (2 * (p - 1), (p - 1) * blk * (d + dv))}
 
 
+def allgatherv(total, p):
+    """Recursive doubling / Bruck: log p steps, each rank receives the (p-1)/p rest."""
+    return lg(p) * ALPHA + (p - 1) / p * total * BETA if p > 1 else 0.0
+
+
+def quant_decode(n, d, heads, p):
+    """Sequence-parallel decode over a compressed cache (src/quant/attention.c): per head and
+    cached token d multiply-adds for the score and d for the weighted value (4 n d h / p flop,
+    code decoding not counted), then the log-sum-exp merge: Allreduce of h maxima and of
+    h (d + 1) sums."""
+    comp = 4 * n * d * heads / (p * FLOPS)
+    comm = allreduce(8 * heads, p) + allreduce(8 * heads * (d + 1), p)
+    return comp, comm, {"Allreduce": (2, 8 * heads + 8 * heads * (d + 1))}
+
+
+def kde_exact_query(n, d, q, p):
+    """Exact KDE of q replicated queries over n sharded points (src/kde/kde_exact.c): a
+    q x n/p x d dgemm plus the kernel (2d + 3 flop per pair), one Allreduce of c + 1 doubles
+    per batch of c <= 4096 queries."""
+    comp = q * n * (2 * d + 3) / (p * FLOPS)
+    batches = [min(KDE_BATCH, q - a) for a in range(0, q, KDE_BATCH)]
+    comm = sum(allreduce(8 * (c + 1), p) for c in batches)
+    return comp, comm, {"Allreduce": (len(batches), sum(8 * (c + 1) for c in batches))}
+
+
+def levattn_two_pass(n, d, usize, p):
+    """Two-pass LevAttention selection, p = 2 (D = d): Gram (n d^2 / p, syrk), pivoted
+    Cholesky and triangular inverse on rank 0 (2 d^3 / 3), scores (2 n d^2 / p); Allreduce of
+    the d x d Gram, Bcast of the d x d scoring matrix, Allgatherv of the 16 |U| bytes of
+    candidates (plus the small reductions)."""
+    comp = 3 * n * d * d / (p * FLOPS) + 2 * d ** 3 / 3 / FLOPS
+    comm = (allreduce(8, p) + allreduce(8 * d * d, p) + bcast(8, p) + bcast(8 * d * d, p)
+            + 2 * allreduce(16, p) + allgatherv(4 * p, p) + allgatherv(16 * usize, p))
+    return comp, comm, {"Allreduce": (4, 8 + 8 * d * d + 32), "Bcast": (2, 8 + 8 * d * d),
+                        "Allgather(v)": (2, 4 + 16 * usize / p)}
+
+
 CASES = [
     # name, scaling, function of p, per-p problem description
     ("levscores gram", "strong", lambda p: lev_gram(10 ** 8, 64, p), "n = 1e8, d = 64"),
@@ -114,6 +151,14 @@ CASES = [
     ("polysketch causal mixed (Exscan + halo)", "strong",
      lambda p: polysketch(2 ** 20, 64, 64, 32, 256, p, mixed=True),
      "n = 2^20 tokens, d = dv = 64, r = 32, b = 256"),
+    ("compressed-cache decode (LSE merge)", "strong", lambda p: quant_decode(2 ** 20, 128, 8, p),
+     "n = 2^20 cached tokens, d = 128, 8 query heads"),
+    ("compressed-cache decode (LSE merge)", "weak", lambda p: quant_decode(2 ** 16 * p, 128, 8, p),
+     "n = 2^16 tokens per rank, d = 128, 8 heads"),
+    ("KDE exact query", "strong", lambda p: kde_exact_query(10 ** 7, 784, 1000, p),
+     "n = 1e7 points, d = 784, 1000 queries"),
+    ("LevAttention two-pass selection", "strong", lambda p: levattn_two_pass(10 ** 8, 64, 1280, p),
+     "n = 1e8 keys, d = 64, universal set 1280 (d / eps, eps = 0.05)"),
     ("exact softmax (ring)", "strong", lambda p: softmax_ring(2 ** 20, 64, 64, p), "n = 2^20 tokens, d = dv = 64"),
     ("exact softmax (ring)", "weak", lambda p: softmax_ring(4096 * p, 64, 64, p), "n = 4096 tokens per rank"),
 ]
