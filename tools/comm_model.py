@@ -4,8 +4,9 @@
   tools/comm_model.py predict                 time and parallel efficiency at p = 1, 64, 1024,
                                               16384 for the network parameters below ->
                                               results/comm-model/predictions.{md,csv}
-  tools/comm_model.py check RESULTS.csv ...   per-rank bytes and messages of levscores and
-                                              polysketch rows of a suite run vs the model ->
+  tools/comm_model.py check RESULTS.csv ...   per-rank bytes and messages of levscores,
+                                              polysketch, polarquant-decode, kde and levattn rows of a
+                                              suite run vs the model ->
                                               results/comm-model/measured-vs-model.md
 
 Only the Python standard library.  Collective costs: Thakur, Rabenseifner, Gropp, "Optimization
@@ -100,6 +101,43 @@ def softmax_ring(n, d, dv, p):
     return comp, comm, {"Sendrecv_replace": (2 * (p - 1), (p - 1) * blk * (d + dv))}
 
 
+def allgatherv(total, p):
+    """Recursive doubling / Bruck: log p steps, each rank receives the (p-1)/p rest."""
+    return lg(p) * ALPHA + (p - 1) / p * total * BETA if p > 1 else 0.0
+
+
+def quant_decode(n, d, heads, p):
+    """Sequence-parallel decode over a compressed cache (src/quant/attention.c): per head and
+    cached token d multiply-adds for the score and d for the weighted value (4 n d h / p flop,
+    code decoding not counted), then the log-sum-exp merge: Allreduce of h maxima and of
+    h (d + 1) sums."""
+    comp = 4 * n * d * heads / (p * FLOPS)
+    comm = allreduce(8 * heads, p) + allreduce(8 * heads * (d + 1), p)
+    return comp, comm, {"Allreduce": (2, 8 * heads + 8 * heads * (d + 1))}
+
+
+def kde_exact_query(n, d, q, p):
+    """Exact KDE of q replicated queries over n sharded points (src/kde/kde_exact.c): a
+    q x n/p x d dgemm plus the kernel (2d + 3 flop per pair), one Allreduce of c + 1 doubles
+    per batch of c <= 4096 queries."""
+    comp = q * n * (2 * d + 3) / (p * FLOPS)
+    batches = [min(KDE_BATCH, q - a) for a in range(0, q, KDE_BATCH)]
+    comm = sum(allreduce(8 * (c + 1), p) for c in batches)
+    return comp, comm, {"Allreduce": (len(batches), sum(8 * (c + 1) for c in batches))}
+
+
+def levattn_two_pass(n, d, usize, p):
+    """Two-pass LevAttention selection, p = 2 (D = d): Gram (n d^2 / p, syrk), pivoted
+    Cholesky and triangular inverse on rank 0 (2 d^3 / 3), scores (2 n d^2 / p); Allreduce of
+    the d x d Gram, Bcast of the d x d scoring matrix, Allgatherv of the 16 |U| bytes of
+    candidates (plus the small reductions)."""
+    comp = 3 * n * d * d / (p * FLOPS) + 2 * d ** 3 / 3 / FLOPS
+    comm = (allreduce(8, p) + allreduce(8 * d * d, p) + bcast(8, p) + bcast(8 * d * d, p)
+            + 2 * allreduce(16, p) + allgatherv(4 * p, p) + allgatherv(16 * usize, p))
+    return comp, comm, {"Allreduce": (4, 8 + 8 * d * d + 32), "Bcast": (2, 8 + 8 * d * d),
+                        "Allgather(v)": (2, 4 + 16 * usize / p)}
+
+
 CASES = [
     # name, scaling, function of p, per-p problem description
     ("levscores gram", "strong", lambda p: lev_gram(10 ** 8, 64, p), "n = 1e8, d = 64"),
@@ -113,6 +151,14 @@ CASES = [
     ("polysketch causal mixed (Exscan + halo)", "strong",
      lambda p: polysketch(2 ** 20, 64, 64, 32, 256, p, mixed=True),
      "n = 2^20 tokens, d = dv = 64, r = 32, b = 256"),
+    ("compressed-cache decode (LSE merge)", "strong", lambda p: quant_decode(2 ** 20, 128, 8, p),
+     "n = 2^20 cached tokens, d = 128, 8 query heads"),
+    ("compressed-cache decode (LSE merge)", "weak", lambda p: quant_decode(2 ** 16 * p, 128, 8, p),
+     "n = 2^16 tokens per rank, d = 128, 8 heads"),
+    ("KDE exact query", "strong", lambda p: kde_exact_query(10 ** 7, 784, 1000, p),
+     "n = 1e7 points, d = 784, 1000 queries"),
+    ("LevAttention two-pass selection", "strong", lambda p: levattn_two_pass(10 ** 8, 64, 1280, p),
+     "n = 1e8 keys, d = 64, universal set 1280 (d / eps, eps = 0.05)"),
     ("exact softmax (ring)", "strong", lambda p: softmax_ring(2 ** 20, 64, 64, p), "n = 2^20 tokens, d = dv = 64"),
     ("exact softmax (ring)", "weak", lambda p: softmax_ring(4096 * p, 64, 64, p), "n = 4096 tokens per rank"),
 ]
@@ -218,8 +264,208 @@ def polysketch_job_counts(n, d, r, blk, p, causal=True, mixed=False, es=8):
     return best
 
 
-def row_model(row):
-    """(messages, bytes_sent) model of a results.csv row, or None for other jobs."""
+def polarquant_decode_job_counts(heads, d, reps, p):
+    """Per-rank (messages, bytes_sent) of `subq polarquant-decode` (src/jobs/polarquant_decode.c),
+    data class; every rank alike.  Each of the reps timed decode calls: a Barrier, then
+    subq_quant_attention's log-sum-exp merge (src/quant/attention.c): Allreduce(MAX) of the
+    heads running maxima and Allreduce(SUM) of the heads x (d + 1) rescaled (sum, weighted
+    values).  Then the exact fp32 reference merges the same way (2 Allreduces of the same
+    sizes) and one Allreduce of 1 double sums the code bits.  Doubles throughout; collectives
+    on one rank count calls, no bytes.  Independent of n."""
+    merge = 8 * heads + 8 * heads * (d + 1)
+    msgs = 3 * reps + 2 + 1
+    sent = (p > 1) * ((reps + 1) * merge + 8)
+    return msgs, sent
+
+
+KDE_BATCH = 4096  # items per collective in subq_kde_query (src/kde/kde.c)
+
+
+def kde_items(n, estimator, samples, groups, eps, delta, tau, kernel="gaussian"):
+    """(values per query, bucket sizes per query) that the oracle sends in subq_kde_query:
+    exact 1 value; sampling `groups` means; HBE L = per_group * groups table estimates and L
+    bucket sizes (the Allgather).  Derived sizes as in subq_kde_setup_range_ (src/kde/kde.c):
+    per group ceil(4 rv / eps^2), rv = 1/tau (sampling) or 1/sqrt(tau) (HBE), capped at 2^32;
+    groups ceil(8 ln(1/delta)) made odd; a derived count with per_group * groups >= n falls
+    back to the exact oracle."""
+    if estimator == "exact":
+        return 1, 0
+    derived = samples == 0
+    per_group = samples
+    if derived:
+        rv = 1.0 / tau if estimator == "sampling" else 1.0 / math.sqrt(tau)
+        pg = math.ceil(4.0 * rv / (eps * eps))
+        per_group = pg if pg < 4294967296.0 else 1 << 32
+    if groups == 0:
+        groups = math.ceil(8.0 * math.log(1.0 / delta))
+        groups += groups % 2 == 0
+    if not (estimator == "hbe" and kernel == "laplacian") and derived and per_group * groups >= n:
+        return 1, 0
+    if estimator == "sampling":
+        return groups, 0
+    return per_group * groups, per_group * groups
+
+
+def kde_job_counts(n, d, q, p, estimator="sampling", samples=0, groups=0, eps=0.1, delta=0.1,
+                   tau=0.01, bandwidth=0.0, bw_pairs=2000, kernel="gaussian"):
+    """Per-rank (messages, bytes_sent) of `subq kde` (src/jobs/kde.c), data class; every rank
+    alike (the points are row blocks, the queries replicated).  Load: 2 Allreduces of 2
+    uint64 (shape check, subq_dmat_load); bandwidth 0 (median heuristic): one Allreduce of the
+    2 bw_pairs x d sampled rows (subq_kde_gather_rows); the q query rows: one Allreduce of
+    q x d doubles; the exact reference and the estimator each answer the q queries in
+    batches of KDE_BATCH (subq_kde_query_multi_): per batch of c queries an Allreduce of
+    c * values + 1 doubles (partial sums and the evaluation count) and, for HBE, first an
+    Allgather of c * L bucket sizes (long); finally an Allreduce of 1 double (peak memory).
+    Collectives on one rank count calls, no bytes."""
+    multi = p > 1
+    msgs, sent = 2, multi * 32
+    if bandwidth == 0:
+        msgs += 1
+        sent += multi * 8 * 2 * bw_pairs * d
+    msgs += 1
+    sent += multi * 8 * q * d
+    for nout, npre in ((1, 0), kde_items(n, estimator, samples, groups, eps, delta, tau, kernel)):
+        for a in range(0, q, KDE_BATCH):
+            c = min(KDE_BATCH, q - a)
+            msgs += 1 + (npre > 0)
+            sent += multi * (8 * (c * nout + 1) + 8 * c * npre)
+    msgs += 1
+    sent += multi * 8
+    return msgs, sent
+
+
+def levattn_selection_counts(D, p, q, passes, nloc, topk):
+    """(messages, deterministic bytes sent, candidates sent or None) of one universal-set
+    selection (subq_levattn_select_stream, src/lev/levatt_select.c, levatt_online.c) on rank q
+    of p, D features (p = 2: D = d), the Gram assumed of full rank r = D (Gaussian keys,
+    n >= d).  passes 2: factor = Allreduce of 1 uint64 (key count) and of the D x D Gram,
+    Bcast of r (uint64) and of the D x r scoring matrix from rank 0.  passes 1: Exscan of the
+    D x D Gram (prefix), then in select Allgather of 2 uint64 (key ranges), Allreduces of the
+    min and max ridge (1 double each), Bcast of 2 doubles from the last rank.  Both: 2
+    Allreduces of 2 doubles (score sum and count, max and workspace), Allgather of 1 int
+    (candidate count), Allgatherv of the rank's candidates as (tau, index) pairs, 16 B each:
+    top-k keeps min(k, local keys) candidates; an eps threshold keeps the rank's keys with
+    tau >= eps (data-dependent: returned as None; 16 |U| bytes over all ranks)."""
+    multi = p > 1
+    nc = min(topk, nloc) if topk else None
+    if passes == 2:
+        msgs = 2 + 2 + 2 + 2
+        sent = multi * (8 + 8 * D * D + 16 + 16 + 4) + (multi and q == 0) * (8 + 8 * D * D)
+    else:
+        msgs = 1 + 2 + 4 + 2
+        sent = multi * (8 * D * D + 16 + 16 + 16 + 8 + 8 + 4) + (multi and q == p - 1) * 16
+    if nc is not None:
+        sent += multi * 16 * nc
+    return msgs, sent, nc
+
+
+def levattn_job_counts(ns, d, p, eps=0.05, topk=0, passes=2, usizes=None):
+    """Per-rank (messages, bytes_sent) of `subq levattn --synthetic=ns` (src/jobs/levattn.c,
+    run_synthetic_), data class.  Returns (messages_max, bytes_sent_max or None,
+    bytes_sent_total or None).  Per n: the selection with --passes (levattn_selection_counts);
+    when n <= 2^18 and eps > 0 the heavy-entry check: Allreduce of 64 doubles (query row sums)
+    and of 2 uint64 (heavy counts); with --passes=1 also the two-pass selection.  Keys are
+    block-sharded (subq_kvopts_block).  top-k: every count exact.  eps: the candidates
+    gathered depend on the data; with usizes (per n, the universal-set sizes of each selection
+    run: |U| and, for --passes=1, the two-pass |U|) the total over ranks is exact (16 B per
+    member), the max over ranks is not modelled (None)."""
+    msgs_q = [0] * p
+    sent_q = [0] * p
+    total_cand = 0
+    exact_max = True
+    for t, n in enumerate(ns):
+        sel = [passes] + ([2] if passes == 1 else [])
+        for k, ps in enumerate(sel):
+            for q in range(p):
+                m, s, nc = levattn_selection_counts(d, p, q, ps, block(n, p, q), topk)
+                msgs_q[q] += m
+                sent_q[q] += s
+                exact_max &= nc is not None
+            if not topk:
+                total_cand = None if usizes is None or total_cand is None else total_cand + usizes[t][k]
+        if n <= 1 << 18 and eps > 0:
+            for q in range(p):
+                msgs_q[q] += 2
+                sent_q[q] += (p > 1) * (512 + 16)
+    total = sum(sent_q)
+    if not topk:
+        total = None if total_cand is None else total + (p > 1) * 16 * total_cand
+    return max(msgs_q), (max(sent_q) if exact_max else None), total
+
+
+def levattn_row_(row, par, p, two_pass_sizes):
+    """levattn rows with --synthetic (and no --data or --kv); None otherwise."""
+    synth = par("synthetic", "none")
+    if synth == "none" or par("data", "") or par("kv", ""):
+        return None
+    ns = [int(float(x)) for x in synth.split(",")]
+    d = int(par("synthetic-d", 64))
+    epss = [float(x) for x in par("eps", "0.05").split(",") if x != "none"]
+    ks = [int(x) for x in par("topk", "32").split(",") if x != "none"]
+    eps, topk = (epss[0], 0) if epss else (0.0, ks[0])
+    passes = int(par("passes", 2))
+    usizes = None
+    if not topk and len(ns) == 1 and row.get("universal_set_size"):
+        u = [int(row["universal_set_size"])]
+        if passes == 1:
+            u2 = two_pass_sizes.get((ns[0], d, eps))
+            u = None if u2 is None else u + [u2]
+        usizes = None if u is None else [u]
+    msgs, smax, stot = levattn_job_counts(ns, d, p, eps, topk, passes, usizes)
+    sel = f"eps={eps:g}" if not topk else f"topk={topk}"
+    desc = f"{sel} passes={passes}"
+    if smax is not None:
+        return desc, ns[0], d, (msgs, smax)
+    if stot is None:
+        return None
+    return desc + " (bytes: total over ranks)", ns[0], d, (msgs, stot, "comm.bytes_sent_total")
+
+
+def two_pass_sizes_(rows):
+    """(n, d, eps) -> |U| of the two-pass levattn --synthetic rows (one n, eps selection):
+    the --passes=1 job also runs the two-pass selection, whose |U| is not in its own row; the
+    scores agree bitwise across rank counts, so any row with the same n, d, eps gives it."""
+    out = {}
+    for row in rows:
+        if row.get("job") != "levattn" or not row.get("universal_set_size"):
+            continue
+        g = lambda k, dflt: row.get("param." + k) or dflt
+        synth, eps = g("synthetic", "none"), g("eps", "0.05").split(",")[0]
+        if "," in synth or synth == "none" or eps == "none" or g("passes", "2") != "2":
+            continue
+        out[(int(float(synth)), int(g("synthetic-d", 64)), float(eps))] = int(row["universal_set_size"])
+    return out
+
+
+def row_model(row, two_pass_sizes=None):
+    """(description, n, d, (messages, bytes_sent[, measured column])) model of a results.csv
+    row, or None for other jobs.  The bytes are compared with comm.bytes_sent_max unless a
+    third element names another column."""
+    def par(key, default):
+        v = row.get("param." + key)
+        return v if v not in (None, "") else default
+
+    p = int(row["ranks"])
+    if row["job"] == "levattn":
+        return levattn_row_(row, par, p, two_pass_sizes or {})
+    if row["job"] == "polarquant-decode":
+        n, d, h, reps = int(par("n", 131072)), int(par("d", 64)), int(par("heads", 1)), int(par("reps", 5))
+        return f"heads={h} reps={reps}", n, d, polarquant_decode_job_counts(h, d, reps, p)
+    if row["job"] == "kde":
+        n, d = int(row["n"]), int(row["d"])
+        est = par("estimator", "sampling")
+        kw = dict(samples=int(par("samples", 0)), groups=int(par("groups", 0)),
+                  eps=float(par("eps", 0.1)), delta=float(par("delta", 0.1)),
+                  tau=float(par("tau", 0.01)), bandwidth=float(par("bandwidth", 0)),
+                  bw_pairs=int(par("bw-pairs", 2000)), kernel=par("kernel", "gaussian"))
+        q = int(par("queries", 500))
+        return f"{est} q={q}", n, d, kde_job_counts(n, d, q, p, est, **kw)
+    m = row_model_nd_(row)
+    return None if m is None else (m[0], int(row["n"]), int(row["d"]), m[1])
+
+
+def row_model_nd_(row):
+    """levscores and polysketch rows (they have n and d columns)."""
     n, d, p = int(row["n"]), int(row["d"]), int(row["ranks"])
     if row["job"] == "levscores":
         method = row.get("param.method") or "qr"
@@ -239,21 +485,27 @@ def check(paths):
     os.makedirs(OUT, exist_ok=True)
     lines = ["# Measured communication vs the model (per rank, max over ranks)\n",
              "Measured: summary.json \"comm\" (PMPI counters, data class) of each suite row; model: "
-             "`lev_job_counts` and `polysketch_job_counts` in tools/comm_model.py "
-             "(docs/comm-model.md).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
+             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts`, `kde_job_counts` and "
+             "`levattn_job_counts` in tools/comm_model.py (docs/comm-model.md).  Bytes: max over ranks, "
+             "except where the method says total over ranks (levattn with an eps selection: the ranks' "
+             "shares of the universal set depend on the data, its size does not).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
              "| run | job | method | n | d | ranks | messages measured | model | bytes sent measured | model | match |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     bad = 0
-    for path in paths:
-        for row in csv.DictReader(open(path)):
+    tables = [(path, list(csv.DictReader(open(path)))) for path in paths]
+    sizes = two_pass_sizes_([r for _, rows in tables for r in rows])
+    for path, rows in tables:
+        for row in rows:
             if not row.get("comm.bytes_sent_max"):
                 continue
-            m = row_model(row)
+            m = row_model(row, sizes)
             if m is None:
                 continue
-            method, (msgs, sent) = m
-            n, d, p = int(row["n"]), int(row["d"]), int(row["ranks"])
-            mm, ms = int(row["comm.messages_max"]), int(row["comm.bytes_sent_max"])
+            method, n, d, counts = m
+            msgs, sent = counts[:2]
+            col = counts[2] if len(counts) > 2 else "comm.bytes_sent_max"
+            p = int(row["ranks"])
+            mm, ms = int(row["comm.messages_max"]), int(row[col])
             ok = (mm, ms) == (msgs, sent)
             bad += not ok
             lines.append(f"| {os.path.basename(os.path.dirname(os.path.dirname(path)))} | {row['job']} | {method} | {n} | {d} | {p} | "

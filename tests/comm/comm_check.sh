@@ -20,3 +20,12 @@ comm_check() {
     || { echo "FAIL: measured != model"; return 1; }
   echo "$name: $want runs match the model"
 }
+# comm_check at np = 1, 2, 3 (np = 1, 2 under SUBQ_TEST_QUICK, the sanitizer stage), PER
+# rows per rank count.  Usage: comm_check_123 NAME JOB PER
+comm_check_123() {
+  if [ -n "${SUBQ_TEST_QUICK:-}" ]; then
+    comm_check "$1" "$2" $((2 * $3)) 1 2
+  else
+    comm_check "$1" "$2" $((3 * $3)) 1 2 3
+  fi
+}
