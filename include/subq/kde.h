@@ -207,6 +207,7 @@ typedef struct {
   uint64_t kde_evals;    /* kernel evaluations spent in KDE queries (row norms) */
   uint64_t sample_evals; /* kernel evaluations for the sampled rows (s n) */
   double time_s;         /* wall seconds, max over ranks */
+  size_t rank;           /* columns of V in use: k, or fewer when S has rank < k */
 } subq_lra_stats_t;
 
 /* Collective: additive-error rank-k approximation of K = [k(x_i, x_j)] from s rows
@@ -219,9 +220,12 @@ typedef struct {
  * eigenpairs of S S^T (LAPACK dsyevr), as in Frieze-Kannan-Vempala 2004 / Drineas-Kannan-
  * Mahoney 2006 LinearTimeSVD, so that K V V^T is the approximation (V n x k).
  * V: local rows (X->nloc x k, row-major, same distribution as X), allocated by the
- * caller.  Errors: SUBQ_ERR_ARG (k = 0, k > s, s = 0, k >= n), SUBQ_ERR_LAPACK,
- * SUBQ_ERR_MEM, SUBQ_ERR_NUMERIC (rank of S below k: fewer than k non-zero singular
- * values). */
+ * caller.  When S has fewer than k singular values above 1e-6 sigma_1 (rank-deficient K:
+ * all-identical or duplicate points, a huge bandwidth making K ~ all ones) the
+ * corresponding columns of V are 0, so K V V^T is the projection onto the rows' span (the
+ * exact best approximation when that span is K's range) and stats->rank says how many
+ * columns are used.  Errors: SUBQ_ERR_ARG (k = 0, k > s, s = 0, k >= n),
+ * SUBQ_ERR_LAPACK, SUBQ_ERR_MEM. */
 int subq_kernel_lra(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde_t *oracle,
                     size_t k, size_t s, uint64_t seed, double *V, subq_lra_stats_t *stats);
 

@@ -52,7 +52,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = SUBQ_ALLOC(lam, k);
   e = subq_error_agree(ctx->comm, e);
   subq_kernel_t k2 = subq_kernel_squared(&a.kernel);
-  subq_lra_stats_t st = {0, 0, 0}, su = {0, 0, 0};
+  subq_lra_stats_t st = {0, 0, 0, 0}, su = {0, 0, 0, 0};
   double t0 = subq_wtime(), t_setup = 0, c0 = subq_kde_job_cpu(), cpu_lra = 0, cpu_unif = 0, cpu_dense = 0;
   if (!e) e = subq_kde_create(ctx->comm, type, &o);
   if (!e) e = subq_kde_set_kernel(o, k2);
@@ -105,6 +105,8 @@ static int run_(subq_job_ctx_t *ctx) {
     e = subq_kde_job_report_common(ctx, &a, X, "kernel-lra");
     if (!e) e = subq_json_int(j, "rank", k);
     if (!e) e = subq_json_int(j, "samples", s);
+    if (!e) e = subq_json_int(j, "rank_used", (long long)st.rank);
+    if (!e && do_unif) e = subq_json_int(j, "uniform_rank_used", (long long)su.rank);
     if (!e) e = subq_json_str(j, "estimator", subq_kde_type_name(type));
     if (!e) e = subq_json_int(j, "kde_samples", ks);
     if (!e) e = subq_json_int(j, "kde_groups", kg);
@@ -130,6 +132,8 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "uniform_cpu_s", do_unif ? cpu_unif : NAN);
     if (!e) e = subq_json_num(j, "dense_cpu_s", do_dense ? cpu_dense : NAN);
     subq_job_table(ctx, "rank, samples", "%ld, %ld (row norms: %s KDE of k^2)", k, s, subq_kde_type_name(type));
+    if (st.rank < (size_t)k)
+      subq_job_table(ctx, "rank used", "%zu: the sampled rows span fewer than k directions", st.rank);
     subq_job_table(ctx, "||K - KVV^T||_F", "%.6g +- %.2g (%s; relative to ||K||_F: %.4g)", err, err_se,
                    exact_err ? "exact, blocked" : "sampled rows", err / nrm);
     subq_job_table(ctx, "best rank-k", "%.6g%s", best, do_dense ? "" : " (n > --dense-max)");

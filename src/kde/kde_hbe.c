@@ -56,7 +56,9 @@ static void keys_(const hbe_t *H, size_t d, const double *x, uint64_t *keys) {
       const double *g = H->G + c * d;
       double s = H->b[c];
       for (size_t t = 0; t < d; t++) s += g[t] * x[t];
-      int64_t v = (int64_t)floor(s / H->w);
+      /* clamped: a tiny bandwidth makes s / w overflow int64 (undefined in C) */
+      double f = floor(s / H->w);
+      int64_t v = f >= 9.2e18 ? INT64_MAX : f <= -9.2e18 ? INT64_MIN : (int64_t)f;
       key = mix_(key ^ (uint64_t)v);
     }
     keys[l] = key;
