@@ -102,6 +102,10 @@ static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, do
                          want_vecs ? "pdsyevd" : "pdsyev", n, n, info) : 0;
     e = subq_error_agree(comm, e);
   }
+  /* W is documented as global, but for small n (5, 9, 10 on 2 or 3 processes) pdsyevd
+   * leaves other processes' copies stale: take rank 0's */
+  if (!e && MPI_Bcast(w, n, MPI_DOUBLE, 0, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of the eigenvalues failed");
   subq_free(&work);
   subq_free(&iwork);
   return e;
