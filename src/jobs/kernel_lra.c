@@ -14,7 +14,7 @@ static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"rank", SUBQ_OPT_INT, "10", "", "target rank k (1 <= k < n, k <= samples)", NULL, 1, 1e6},
     {"samples", SUBQ_OPT_INT, "200", "rows", "sampled rows s", NULL, 1, 1e6},
-    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for the squared row norms", "exact|sampling|hbe", 0, 0},
+    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for the squared row norms", "exact|sampling|hbe|deann", 0, 0},
     {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9},
     {"kde-groups", SUBQ_OPT_INT, "1", "", "KDE groups (median of means)", NULL, 1, 4096},
     {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: 8 n^2 / ranks bytes per rank)", NULL, 0, 46340},
