@@ -149,7 +149,8 @@ int subq_kde_setup(subq_kde_t *kde, const subq_dmat_t *X);
  * where sampling and hashing rarely see the few points that carry the mass): the members
  * of the `probe` IVF clusters nearest to y summed exactly, the rest by uniform samples
  * (those falling in the probed clusters count 0), median of means; unbiased; evals =
- * q (C + |probed members| + samples), C = clusters.  Setup makes n C distance evaluations
+ * q (C + |probed members| + samples), C = clusters (k-means: random data points + 2 Lloyd
+ * iterations).  Setup makes 3 n C distance evaluations
  * (in subq_kde_local_evals) and one MPI_Allreduce of the C x d centres.
  * Errors: SUBQ_ERR_ARG (not set up, q > 0 with Y == NULL), SUBQ_ERR_MEM, SUBQ_ERR_MPI. */
 int subq_kde_query(subq_kde_t *kde, const double *Y, size_t q, double *est, uint64_t *evals);

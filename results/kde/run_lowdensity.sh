@@ -14,8 +14,8 @@ out=${2:-$(mktemp -d)}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export OPENBLAS_CORETYPE=SkylakeX
 for h in 0 4 2 1.5 1; do
-  for cfg in "sampling --samples=120" "hbe --samples=120" "deann --samples=64" "deann --samples=32 --probe=2"; do
-    tag="h${h}_$(echo "$cfg" | tr -d ' -=')"
+  for cfg in "sampling --samples=160" "hbe --samples=160" "deann --samples=64" "deann --samples=32 --probe=2"; do
+    tag="h${h}_$(echo "$cfg" | tr -d ' =-')"
     [ -f "$out/$tag/summary.json" ] || mpiexec --oversubscribe -n 2 "$bin" kde --data=fmnist:train:10000 \
       --bandwidth=$h --queries=500 --groups=3 --estimator=$cfg --out="$out/$tag" >/dev/null
   done

@@ -6,21 +6,24 @@
  * the few near neighbours carry most of the mass and uniform samples almost never hit them.
  *
  * The ANN index is an inverted file over a coarse clustering (IVF; Jegou, Douze, Schmid
- * 2011, "Product quantization for nearest neighbor search", TPAMI, Sec. IV.A): C centres
- * are data points drawn uniformly from the counter RNG (seed, stream 'DEANN centre', j),
- * every point is assigned to its nearest centre (ties: lower centre index), and S(y) = all
- * members of the `probe` clusters whose centres are nearest to y.  Random part: as
+ * 2011, "Product quantization for nearest neighbor search", TPAMI, Sec. IV.A, whose coarse
+ * quantizer is k-means): C initial centres are data points drawn uniformly from the counter
+ * RNG (seed, stream 'DEANN centre', j), refined by 2 Lloyd iterations; every point is
+ * assigned to its nearest centre (ties: lower centre index), and S(y) = all members of the
+ * `probe` clusters whose centres are nearest to y.  Random part: as
  * DEANN's, m uniform samples per group, but drawn from all of X with the members of S(y)
  * contributing 0, scaled by n/m: unbiased for sum_{x not in S(y)} k(x, y) (simpler to
  * distribute than sampling X minus S(y)).  Estimate: exact part + median of the group
  * means of the random part.  Unbiased; exact when S(y) holds every point with k > 0.
  *
  * Cost per query: C distances to the centres (counted as kernel evaluations, once) +
- * |S(y)| + m * groups evaluations.  Setup: n C distances, 4 bytes per point.
- * Distributed: centres gathered with one MPI_Allreduce at setup; each rank keeps the
- * cluster ids of its own points; the exact and sampled parts of each rank are summed by
- * the oracle's usual MPI_Allreduce.  The centres, assignments and samples depend only on
- * the seed and global indices, so results agree for any number of ranks. */
+ * |S(y)| + m * groups evaluations.  Setup: 3 n C distances, 12 bytes per point.
+ * Distributed: centres gathered with one MPI_Allreduce at setup, each Lloyd step one
+ * MPI_Allreduce of the C x d sums; each rank keeps the cluster ids of its own points; the
+ * exact and sampled parts of each rank are summed by the oracle's usual MPI_Allreduce.
+ * Initial centres and samples depend only on the seed and global indices; the Lloyd sums
+ * agree across rank counts to rounding, so results do too (an assignment could differ
+ * only for a point equidistant from two centres to ~1e-16). */
 #include <math.h>
 #include <string.h>
 
@@ -41,6 +44,26 @@ size_t subq_kde_deann_clusters_(const subq_kde_t *k) {
   if (k->clusters) return k->clusters < k->n ? k->clusters : k->n;
   size_t c = (size_t)ceil(sqrt((double)k->n));
   return c < 1 ? 1 : c;
+}
+
+#define LLOYD 2 /* Lloyd iterations after the random initial centres */
+
+/* Nearest centre of every local point (scalar distances; ties: lower index). */
+static void assign_(const subq_kde_t *k, deann_t *D) {
+  const size_t C = D->C, d = k->d;
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < k->nloc; i++) {
+    double best = INFINITY;
+    uint32_t bj = 0;
+    for (size_t j = 0; j < C; j++) {
+      double c = subq_kde_dist_(k->kernel.type, k->X + i * d, D->cent + j * d, d);
+      if (c < best) {
+        best = c;
+        bj = (uint32_t)j;
+      }
+    }
+    D->cl[i] = bj;
+  }
 }
 
 static int setup_(subq_kde_t *k) {
@@ -68,27 +91,37 @@ static int setup_(subq_kde_t *k) {
     if (g >= k->lo && g < k->lo + nl) memcpy(D->cent + j * d, k->X + (g - k->lo) * d, d * sizeof(double));
   }
   SUBQ_MPI(MPI_Allreduce(MPI_IN_PLACE, D->cent, (int)(C * d), MPI_DOUBLE, MPI_SUM, k->comm));
-  /* nearest centre of every local point (scalar distances: identical on every rank) */
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < nl; i++) {
-    double best = INFINITY;
-    uint32_t bj = 0;
-    for (size_t j = 0; j < C; j++) {
-      double c = subq_kde_dist_(k->kernel.type, k->X + i * d, D->cent + j * d, d);
-      if (c < best) {
-        best = c;
-        bj = (uint32_t)j;
-      }
+  /* LLOYD Lloyd iterations (k-means; sums and counts by one MPI_Allreduce each), then the
+   * final assignment.  Empty clusters keep their centre. */
+  double *sum = NULL;
+  e = subq_calloc(C * d + C, sizeof(double), &sum);
+  SUBQ_CALL(subq_error_agree(k->comm, e));
+  for (int it = 0; it <= LLOYD; it++) {
+    assign_(k, D);
+    if (it == LLOYD) break;
+    memset(sum, 0, (C * d + C) * sizeof *sum);
+    for (size_t i = 0; i < nl; i++) {
+      const double *x = k->X + i * d;
+      double *s = sum + (size_t)D->cl[i] * d;
+      for (size_t t = 0; t < d; t++) s[t] += x[t];
+      sum[C * d + D->cl[i]] += 1;
     }
-    D->cl[i] = bj;
+    if (MPI_Allreduce(MPI_IN_PLACE, sum, (int)(C * d + C), MPI_DOUBLE, MPI_SUM, k->comm) != MPI_SUCCESS) {
+      subq_free(&sum);
+      return SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the DEANN centre sums failed");
+    }
+    for (size_t j = 0; j < C; j++)
+      if (sum[C * d + j] > 0)
+        for (size_t t = 0; t < d; t++) D->cent[j * d + t] = sum[j * d + t] / sum[C * d + j];
   }
+  subq_free(&sum);
   /* inverted lists: counting sort of the local rows by cluster */
   memset(D->off, 0, (C + 1) * sizeof *D->off);
   memset(D->order, 0, C * sizeof *D->order);
   for (size_t i = 0; i < nl; i++) D->off[D->cl[i] + 1]++;
   for (size_t j = 0; j < C; j++) D->off[j + 1] += D->off[j];
   for (size_t i = 0; i < nl; i++) D->mem[D->order[D->cl[i]]++ + D->off[D->cl[i]]] = i;
-  k->evals_local += (uint64_t)nl * C; /* setup distances, as kernel-evaluation cost */
+  k->evals_local += (uint64_t)nl * C * (LLOYD + 1); /* setup distances, as kernel-evaluation cost */
   return SUBQ_OK;
 }
 
