@@ -42,4 +42,7 @@ with open(os.path.join(here, "lowdensity.md"), "w") as f:
     f.write("| h | estimator | mean rel. err | max rel. err | within 0.1 | kernel evals / query | setup evals | min KDE/n |\n|---|---|---|---|---|---|---|---|\n")
     for _, cfg, d in rows:
         f.write("| %.3g | %s | %.4f | %.3f | %.1f%% | %.0f | %.3g | %.2e |\n" % (d["bandwidth"], cfg, d["mean_rel_err"], d["max_rel_err"], 100 * d["frac_within_eps"], d["kernel_evals_per_query"], d.get("setup_kernel_evals", 0), d["min_kde_over_n"]))
+    notes = os.path.join(here, "lowdensity_notes.md")
+    if os.path.exists(notes):
+        f.write(open(notes).read())
 PY
