@@ -315,7 +315,8 @@ def kde_job_counts(n, d, q, p, estimator="sampling", samples=0, groups=0, eps=0.
     q x d doubles; the exact reference and the estimator each answer the q queries in
     batches of KDE_BATCH (subq_kde_query_multi_): per batch of c queries an Allreduce of
     c * values + 1 doubles (partial sums and the evaluation count) and, for HBE, first an
-    Allgather of c * L bucket sizes (long); finally an Allreduce of 1 double (peak memory).
+    Allgather of c * L bucket sizes (long); after the estimator's setup an Allreduce of 1
+    double (its setup evaluations); finally an Allreduce of 1 double (peak memory).
     Collectives on one rank count calls, no bytes."""
     multi = p > 1
     msgs, sent = 2, multi * 32
@@ -329,8 +330,8 @@ def kde_job_counts(n, d, q, p, estimator="sampling", samples=0, groups=0, eps=0.
             c = min(KDE_BATCH, q - a)
             msgs += 1 + (npre > 0)
             sent += multi * (8 * (c * nout + 1) + 8 * c * npre)
-    msgs += 1
-    sent += multi * 8
+    msgs += 2
+    sent += multi * 16
     return msgs, sent
 
 

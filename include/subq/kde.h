@@ -80,10 +80,11 @@ int subq_kernel_bandwidth_median(const subq_dmat_t *X, subq_kernel_type_t type, 
 typedef enum {
   SUBQ_KDE_EXACT = 0,    /* blocked exact sum, BLAS dgemm; the reference */
   SUBQ_KDE_SAMPLING = 1, /* uniform random sampling, median of means */
-  SUBQ_KDE_HBE = 2       /* hashing-based estimator, Euclidean LSH */
+  SUBQ_KDE_HBE = 2,      /* hashing-based estimator, Euclidean LSH */
+  SUBQ_KDE_DEANN = 3     /* near neighbours exactly (IVF clusters) + sampling of the rest */
 } subq_kde_type_t;
 
-/* "exact" | "sampling" | "hbe" -> type.  Errors: SUBQ_ERR_ARG naming it. */
+/* "exact" | "sampling" | "hbe" | "deann" -> type.  Errors: SUBQ_ERR_ARG naming it. */
 int subq_kde_type_parse(const char *name, subq_kde_type_t *type);
 const char *subq_kde_type_name(subq_kde_type_t type);
 
@@ -121,6 +122,11 @@ int subq_kde_set_seed(subq_kde_t *kde, uint64_t seed);
  * CPU.  Not collective.  Errors: SUBQ_ERR_UNSUPPORTED (a build without CUDA),
  * SUBQ_ERR_DEVICE (no device bound: subq_device_select), SUBQ_ERR_ARG. */
 int subq_kde_set_device(subq_kde_t *kde, subq_device_t dev);
+/* DEANN options (before setup; ignored by the other types): `clusters` IVF clusters
+ * (0: ceil(sqrt(n)); capped at n), `probe` nearest clusters summed exactly per query
+ * (0: 1).  Sample counts as for the sampling oracle (subq_kde_set_samples).
+ * Errors: SUBQ_ERR_ARG (NULL, > 2^31). */
+int subq_kde_set_deann(subq_kde_t *kde, size_t clusters, size_t probe);
 /* After setup: 0 when the oracle runs its own estimator, else the number of kernel
  * evaluations per query its derived sample count would have needed (>= n), in which case
  * it evaluates exactly (n per query).  Not collective; NULL gives 0. */
@@ -129,7 +135,8 @@ size_t subq_kde_exact_fallback(const subq_kde_t *kde);
 /* Collective over the oracle's comm: build the oracle over the points X (X->comm must be
  * congruent with the oracle's comm; float64).  X is referenced, not copied: it must
  * outlive the oracle.  Exact and sampling keep no extra data; HBE builds `per_group *
- * groups` hash tables over the local rows (16 bytes per point per table).
+ * groups` hash tables over the local rows (16 bytes per point per table); DEANN draws its
+ * cluster centres (collective) and assigns the local rows (12 bytes per point).
  * Errors (agreed on all ranks): SUBQ_ERR_ARG (n = 0, d = 0, dtype, kernel unsupported by
  * the type: HBE needs Gaussian or exponential), SUBQ_ERR_MEM. */
 int subq_kde_setup(subq_kde_t *kde, const subq_dmat_t *X);
@@ -147,6 +154,14 @@ int subq_kde_setup(subq_kde_t *kde, const subq_dmat_t *X);
  * y's bucket B(y) and p the exact collision probability of the p-stable LSH of Datar,
  * Immorlica, Indyk, Mirrokni 2004, its rate tuned so p ~ sqrt(k) at k = tau): unbiased;
  * evals = q * tables (empty buckets cost nothing).
+ * DEANN (Karppa, Aumueller, Pagh 2022, "DEANN: Speeding up Kernel-Density Estimation using
+ * Approximate Nearest Neighbor Search", AISTATS, Alg. 1; the remedy for small densities,
+ * where sampling and hashing rarely see the few points that carry the mass): the members
+ * of the `probe` IVF clusters nearest to y summed exactly, the rest by uniform samples
+ * (those falling in the probed clusters count 0), median of means; unbiased; evals =
+ * q (C + |probed members| + samples), C = clusters (k-means: random data points + 2 Lloyd
+ * iterations).  Setup makes 3 n C distance evaluations
+ * (in subq_kde_local_evals) and one MPI_Allreduce of the C x d centres.
  * Errors: SUBQ_ERR_ARG (not set up, q > 0 with Y == NULL), SUBQ_ERR_MEM, SUBQ_ERR_MPI. */
 int subq_kde_query(subq_kde_t *kde, const double *Y, size_t q, double *est, uint64_t *evals);
 
@@ -243,6 +258,7 @@ typedef struct {
   uint64_t kde_evals;    /* kernel evaluations spent in KDE queries (row norms) */
   uint64_t sample_evals; /* kernel evaluations for the sampled rows (s n) */
   double time_s;         /* wall seconds, max over ranks */
+  size_t rank;           /* columns of V in use: k, or fewer when S has rank < k */
 } subq_lra_stats_t;
 
 /* Collective: additive-error rank-k approximation of K = [k(x_i, x_j)] from s rows
@@ -255,9 +271,12 @@ typedef struct {
  * eigenpairs of S S^T (LAPACK dsyevr), as in Frieze-Kannan-Vempala 2004 / Drineas-Kannan-
  * Mahoney 2006 LinearTimeSVD, so that K V V^T is the approximation (V n x k).
  * V: local rows (X->nloc x k, row-major, same distribution as X), allocated by the
- * caller.  Errors: SUBQ_ERR_ARG (k = 0, k > s, s = 0, k >= n), SUBQ_ERR_LAPACK,
- * SUBQ_ERR_MEM, SUBQ_ERR_NUMERIC (rank of S below k: fewer than k non-zero singular
- * values). */
+ * caller.  When S has fewer than k singular values above 1e-6 sigma_1 (rank-deficient K:
+ * all-identical or duplicate points, a huge bandwidth making K ~ all ones) the
+ * corresponding columns of V are 0, so K V V^T is the projection onto the rows' span (the
+ * exact best approximation when that span is K's range) and stats->rank says how many
+ * columns are used.  Errors: SUBQ_ERR_ARG (k = 0, k > s, s = 0, k >= n),
+ * SUBQ_ERR_LAPACK, SUBQ_ERR_MEM. */
 int subq_kernel_lra(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde_t *oracle,
                     size_t k, size_t s, uint64_t seed, double *V, subq_lra_stats_t *stats);
 

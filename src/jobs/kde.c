@@ -9,12 +9,14 @@
 static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"queries", SUBQ_OPT_INT, "500", "points", "number of query points: data rows drawn uniformly with the seed", NULL, 1, 1e8},
-    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle to evaluate", "exact|sampling|hbe", 0, 0},
+    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle to evaluate (deann: near-neighbour clusters exactly + sampling, for small densities)", "exact|sampling|hbe|deann", 0, 0},
     {"eps", SUBQ_OPT_REAL, "0.1", "", "target relative error (sizes the defaults)", NULL, 1e-6, 0.999999},
     {"delta", SUBQ_OPT_REAL, "0.1", "", "failure probability per query", NULL, 1e-12, 0.999999},
     {"tau", SUBQ_OPT_REAL, "0.01", "", "assumed lower bound on KDE(y)/n", NULL, 1e-12, 1},
     {"samples", SUBQ_OPT_INT, "0", "per group", "samples (sampling) or hash tables (hbe) per group; 0 = derived from eps, tau (exact instead when that needs >= n evaluations per query)", NULL, 0, 4e9},
     {"groups", SUBQ_OPT_INT, "0", "", "groups for the median of means; 0 = ceil(8 ln(1/delta))", NULL, 0, 4096},
+    {"clusters", SUBQ_OPT_INT, "0", "", "deann: IVF clusters (0 = ceil(sqrt(n)))", NULL, 0, 1e9},
+    {"probe", SUBQ_OPT_INT, "1", "", "deann: nearest clusters summed exactly per query", NULL, 1, 1e9},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
 static int run_(subq_job_ctx_t *ctx) {
@@ -22,13 +24,15 @@ static int run_(subq_job_ctx_t *ctx) {
   subq_dmat_t *X = NULL;
   SUBQ_CALL(subq_kde_job_load(ctx, &a, &X));
   const char *est_name;
-  long q, samples, groups;
+  long q, samples, groups, clusters, probe;
   double eps, delta, tau;
   subq_kde_type_t type;
   int e = subq_opts_string(ctx->opts, "estimator", &est_name);
   if (!e) e = subq_opts_int(ctx->opts, "queries", &q);
   if (!e) e = subq_opts_int(ctx->opts, "samples", &samples);
   if (!e) e = subq_opts_int(ctx->opts, "groups", &groups);
+  if (!e) e = subq_opts_int(ctx->opts, "clusters", &clusters);
+  if (!e) e = subq_opts_int(ctx->opts, "probe", &probe);
   if (!e) e = subq_opts_real(ctx->opts, "eps", &eps);
   if (!e) e = subq_opts_real(ctx->opts, "delta", &delta);
   if (!e) e = subq_opts_real(ctx->opts, "tau", &tau);
@@ -71,11 +75,17 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_kde_set_kernel(ap, a.kernel);
   if (!e) e = subq_kde_set_accuracy(ap, eps, delta, tau);
   if (!e) e = subq_kde_set_samples(ap, (size_t)samples, (size_t)groups);
+  if (!e) e = subq_kde_set_deann(ap, (size_t)clusters, (size_t)probe);
   if (!e) e = subq_kde_set_seed(ap, ctx->seed);
   if (!e) e = subq_kde_set_device(ap, ctx->device); /* used only by an exact fallback */
   if (!e) e = subq_kde_setup(ap, X);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_setup);
   if (!e) subq_job_progress(ctx, "steps (exact, setup, query)", 2, 3, ctx->t_start);
+  double setup_ev = ap ? (double)subq_kde_local_evals(ap) : 0;
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, &setup_ev, 1, MPI_DOUBLE, MPI_SUM, ctx->comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the setup evaluations failed");
+  size_t clusters_used = (size_t)clusters ? ((size_t)clusters < X->n ? (size_t)clusters : X->n)
+                                          : (size_t)ceil(sqrt((double)X->n));
   t0 = subq_wtime();
   if (!e) e = subq_kde_query(ap, Y, (size_t)q, vap, &ev_ap);
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_ap);
@@ -107,6 +117,11 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "frac_within_eps", (double)within / (double)q);
     if (!e) e = subq_json_num(j, "min_kde_over_n", minmu);
     if (!e) e = subq_json_num(j, "kernel_evals_per_query", (double)ev_ap / (double)q);
+    if (!e) e = subq_json_num(j, "setup_kernel_evals", (double)setup_ev);
+    if (!e && type == SUBQ_KDE_DEANN && !fb) {
+      e = subq_json_int(j, "clusters", (long long)clusters_used);
+      if (!e) e = subq_json_int(j, "probe", probe);
+    }
     if (!e) e = subq_json_num(j, "exact_kernel_evals_per_query", (double)ev_ex / (double)q);
     if (!e) e = subq_json_num(j, "time_s", t_ap);
     if (!e) e = subq_json_num(j, "setup_time_s", t_setup);
@@ -125,6 +140,9 @@ static int run_(subq_job_ctx_t *ctx) {
     subq_job_table(ctx, "kernel evals/query", "%.0f (exact %.0f, ratio %.2f)",
                    (double)ev_ap / (double)q, (double)ev_ex / (double)q,
                    (double)ev_ex / fmax(1.0, (double)ev_ap));
+    if (type == SUBQ_KDE_DEANN && !fb)
+      subq_job_table(ctx, "deann index", "%zu clusters, %ld probed; setup %.4g distance evaluations",
+                     clusters_used, probe, setup_ev);
     subq_job_table(ctx, "time", "query %.4f s + setup %.4f s, exact %.4f s (ratio %.2f)",
                    t_ap, t_setup, t_ex, t_ex / fmax(1e-12, t_ap + t_setup));
   }

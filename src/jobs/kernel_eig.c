@@ -9,6 +9,8 @@
 
 #include "jobs/kde_jobs.h"
 
+#define ALIGN_VECS 32 /* top eigenpairs of the dense reference, for a multiple lambda_1 */
+
 /* Collective: ||K v - lam v||_2 estimated on r rows drawn uniformly (stream 'KER'):
  * sqrt(n/r sum_t ((K v)_i - lam v_i)^2), v local (nloc).  r n kernel evaluations. */
 static int residual_sampled_(const subq_dmat_t *X, const subq_kernel_t *ker, const double *v,
@@ -76,12 +78,19 @@ static int run_(subq_job_ctx_t *ctx) {
     subq_log(SUBQ_LOG_WARN, "kernel-eig: --columns=%ld > n = %zu points; capped at %ld (n^2 kernel "
                     "evaluations per matvec, as exact)", m_asked, X->n, m);
   }
-  double *v = NULL, *ve = NULL, lam = 0, lex = NAN, al = NAN, t_est = 0, t_dense = 0;
+  /* The dense reference returns the top kd eigenpairs so that a multiple top eigenvalue
+   * (e.g. K = I when the bandwidth is tiny, or pairs of duplicate points) is handled: the
+   * alignment is the norm of v's projection onto the top eigenspace, those eigenvectors
+   * whose eigenvalue is within 1e-9 lambda_1 of lambda_1 (a lower bound when all kd are). */
+  const size_t kd = X->n < ALIGN_VECS ? X->n : ALIGN_VECS;
+  double *v = NULL, *ve = NULL, *lexv = NULL, lam = 0, lex = NAN, al = NAN, t_est = 0, t_dense = 0;
+  size_t mult = 0;
   uint64_t ev = 0;
   const int do_dense = X->n <= (size_t)dmax;
   if (!e) e = SUBQ_ALLOC(v, X->nloc + 1);
   const int scalapack = !e && strcmp(dense_name, "scalapack") == 0;
-  if (!e && do_dense) e = SUBQ_ALLOC(ve, scalapack ? X->nloc + 1 : X->n);
+  if (!e && do_dense) e = subq_malloc((scalapack ? X->nloc : X->n) + 1, kd * sizeof(double), &ve);
+  if (!e && do_dense) e = SUBQ_ALLOC(lexv, kd);
   e = subq_error_agree(ctx->comm, e);
   double t0 = subq_wtime(), c0 = subq_kde_job_cpu(), cpu_est = 0, cpu_dense = 0;
   if (!e) e = subq_kernel_top_eig(X, &a.kernel, (size_t)m, (size_t)iters, ctx->seed, &lam, v, &ev);
@@ -91,9 +100,13 @@ static int run_(subq_job_ctx_t *ctx) {
   c0 = subq_kde_job_cpu();
   t0 = subq_wtime();
   if (!e && do_dense && scalapack)
-    e = subq_kernel_dense_eig_scalapack(X, &a.kernel, 1, 0, 0, 64, &lex, ve, NULL, NULL, NULL);
+    e = subq_kernel_dense_eig_scalapack(X, &a.kernel, kd, 0, 0, 64, lexv, ve, NULL, NULL, NULL);
   else if (!e && do_dense)
-    e = subq_kernel_dense_eig(X, &a.kernel, 1, &lex, ve, NULL, NULL);
+    e = subq_kernel_dense_eig(X, &a.kernel, kd, lexv, ve, NULL, NULL);
+  if (!e && do_dense) {
+    lex = lexv[0];
+    while (mult < kd && lexv[mult] >= lex - 1e-9 * fabs(lex)) mult++;
+  }
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
   if (!e) cpu_dense = subq_kde_job_cpu_sum(ctx->comm, c0);
   if (!e) subq_job_progress(ctx, "steps (power, dense, check)", 2, 3, ctx->t_start);
@@ -103,11 +116,14 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_check);
   if (!e) subq_job_progress(ctx, "steps (power, dense, check)", 3, 3, ctx->t_start);
   if (!e && do_dense) {
-    double s = 0;
-    for (size_t i = 0; i < X->nloc; i++) s += v[i] * ve[(scalapack ? 0 : X->r0) + i];
-    if (MPI_Allreduce(&s, &al, 1, MPI_DOUBLE, MPI_SUM, ctx->comm) != MPI_SUCCESS)
+    double s[ALIGN_VECS] = {0};
+    for (size_t j = 0; j < mult; j++)
+      for (size_t i = 0; i < X->nloc; i++) s[j] += v[i] * ve[((scalapack ? 0 : X->r0) + i) * kd + j];
+    if (MPI_Allreduce(MPI_IN_PLACE, s, (int)mult, MPI_DOUBLE, MPI_SUM, ctx->comm) != MPI_SUCCESS)
       e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the alignment failed");
-    al = fabs(al);
+    double a2 = 0;
+    for (size_t j = 0; j < mult; j++) a2 += s[j] * s[j];
+    al = sqrt(a2);
   }
   if (!e) e = subq_job_phase(ctx, "power", t_est);
   if (!e) e = subq_job_phase(ctx, "dense", t_dense);
@@ -123,6 +139,8 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "lambda_exact", lex);
     if (!e) e = subq_json_num(j, "rel_err", fabs(lam - lex) / lex);
     if (!e) e = subq_json_num(j, "alignment", al);
+    if (!e) e = subq_json_int(j, "lambda_multiplicity", (long long)mult);
+    if (!e) e = subq_json_bool(j, "alignment_lower_bound", do_dense && mult == kd && kd < X->n);
     if (!e) e = subq_json_int(j, "kernel_evals", (long long)ev);
     if (!e) e = subq_json_num(j, "dense_kernel_evals", n2);
     if (!e) e = subq_json_num(j, "time_s", t_est);
@@ -139,7 +157,8 @@ static int run_(subq_job_ctx_t *ctx) {
       subq_job_table(ctx, "columns", "%ld (--columns=%ld capped at n)", m, m_asked);
     if (do_dense) {
       subq_job_table(ctx, "lambda_1", "%.8g (exact %.8g, rel. error %.3g)", lam, lex, fabs(lam - lex) / lex);
-      subq_job_table(ctx, "eigenvector alignment", "%.6f", al);
+      subq_job_table(ctx, "eigenvector alignment", "%.6f%s", al,
+                     mult > 1 ? " (with the top eigenspace: lambda_1 is multiple)" : "");
     } else {
       subq_job_table(ctx, "lambda_1", "%.8g (exact: skipped, n = %zu > --dense-max = %ld)", lam,
                      X->n, dmax);
@@ -155,6 +174,7 @@ static int run_(subq_job_ctx_t *ctx) {
   e = subq_error_agree(ctx->comm, e);
   subq_free(&v);
   subq_free(&ve);
+  subq_free(&lexv);
   subq_dmat_destroy(&X);
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : 0;
 }

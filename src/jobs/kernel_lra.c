@@ -14,9 +14,11 @@ static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"rank", SUBQ_OPT_INT, "10", "", "target rank k (1 <= k < n, k <= samples)", NULL, 1, 1e6},
     {"samples", SUBQ_OPT_INT, "200", "rows", "sampled rows s", NULL, 1, 1e6},
-    SUBQ_KDE_JOB_ORACLE_OPTS("the squared row norms"),
-    SUBQ_KDE_JOB_GROUPS_OPT,
-    SUBQ_KDE_JOB_DENSE_OPTS("8", "pdsyev"),
+    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for the squared row norms", "exact|sampling|hbe|deann", 0, 0},
+    {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9},
+    {"kde-groups", SUBQ_OPT_INT, "1", "", "KDE groups (median of means)", NULL, 1, 4096},
+    {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: 8 n^2 / ranks bytes per rank)", NULL, 0, 46340},
+    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, pdsyev) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
     {"error-max", SUBQ_OPT_INT, "20000", "points", "largest n for the exact blocked error (n^2 kernel evaluations); above it the sampled-row estimate", NULL, 0, 1e7},
     {"error-rows", SUBQ_OPT_INT, "1000", "rows", "rows sampled for the error estimate when n > --error-max (n each)", NULL, 2, 1e6},
     {"uniform", SUBQ_OPT_INT, "1", "", "also run the uniform row-sampling baseline (1) or not (0)", NULL, 0, 1},
@@ -50,7 +52,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = SUBQ_ALLOC(lam, k);
   e = subq_error_agree(ctx->comm, e);
   subq_kernel_t k2 = subq_kernel_squared(&a.kernel);
-  subq_lra_stats_t st = {0, 0, 0}, su = {0, 0, 0};
+  subq_lra_stats_t st = {0, 0, 0, 0}, su = {0, 0, 0, 0};
   double t0 = subq_wtime(), t_setup = 0, c0 = subq_kde_job_cpu(), cpu_lra = 0, cpu_unif = 0, cpu_dense = 0;
   if (!e) e = subq_kde_create(ctx->comm, type, &o);
   if (!e) e = subq_kde_set_kernel(o, k2);
@@ -108,6 +110,8 @@ static int run_(subq_job_ctx_t *ctx) {
     e = subq_kde_job_report_common(ctx, &a, X, "kernel-lra");
     if (!e) e = subq_json_int(j, "rank", k);
     if (!e) e = subq_json_int(j, "samples", s);
+    if (!e) e = subq_json_int(j, "rank_used", (long long)st.rank);
+    if (!e && do_unif) e = subq_json_int(j, "uniform_rank_used", (long long)su.rank);
     if (!e) e = subq_json_str(j, "estimator", subq_kde_type_name(type));
     if (!e) e = subq_json_int(j, "kde_samples", ks);
     if (!e) e = subq_json_int(j, "kde_groups", kg);
@@ -133,6 +137,8 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "uniform_cpu_s", do_unif ? cpu_unif : NAN);
     if (!e) e = subq_json_num(j, "dense_cpu_s", do_dense ? cpu_dense : NAN);
     subq_job_table(ctx, "rank, samples", "%ld, %ld (row norms: %s KDE of k^2)", k, s, subq_kde_type_name(type));
+    if (st.rank < (size_t)k)
+      subq_job_table(ctx, "rank used", "%zu: the sampled rows span fewer than k directions", st.rank);
     subq_job_table(ctx, "||K - KVV^T||_F", "%.6g +- %.2g (%s; relative to ||K||_F: %.4g)", err, err_se,
                    exact_err ? "exact, blocked" : "sampled rows", err / nrm);
     subq_job_table(ctx, "best rank-k", "%.6g%s", best, do_dense ? "" : " (n > --dense-max)");

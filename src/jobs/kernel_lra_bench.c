@@ -23,19 +23,26 @@ static const subq_opt_spec_t opts_[] = {
     {"reps", SUBQ_OPT_INT, "3", "", "seeds per (method, s); errors are averaged", NULL, 1, 100},
     {"kde-samples", SUBQ_OPT_INT, "64", "per query", "KDE (sampling) samples per row-norm query, method kde", NULL, 1, 1e7},
     {"kde-samples-hi", SUBQ_OPT_INT, "1024", "per query", "KDE samples per query, method kde_hi", NULL, 1, 1e7},
+    {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle of methods kde and kde_hi (deann: near-neighbour clusters exactly + sampling; its setup evaluations are counted)", "sampling|hbe|deann", 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
-/* Collective: squared row norms of K by a sampling KDE oracle of k^2 with m samples (one
- * group), raised to the diagonal term 1 (as subq_kernel_lra does); exact when m == 0. */
+/* Collective: squared row norms of K by a KDE oracle of k^2 of `type` with m samples (one
+ * group), raised to the diagonal term 1 (as subq_kernel_lra does); exact when m == 0.
+ * *evals: the queries' kernel evaluations plus the oracle's setup evaluations (DEANN). */
 static int row_norms_(subq_job_ctx_t *ctx, const subq_dmat_t *X, const subq_kernel_t *k2,
-                      size_t m, double *w, uint64_t *evals) {
+                      subq_kde_type_t type, size_t m, double *w, uint64_t *evals) {
   subq_kde_t *o = NULL;
-  int e = subq_kde_create(ctx->comm, m ? SUBQ_KDE_SAMPLING : SUBQ_KDE_EXACT, &o);
+  double sev = 0;
+  int e = subq_kde_create(ctx->comm, m ? type : SUBQ_KDE_EXACT, &o);
   if (!e) e = subq_kde_set_kernel(o, *k2);
   if (!e && m) e = subq_kde_set_samples(o, m, 1);
   if (!e) e = subq_kde_set_seed(o, ctx->seed + m);
   if (!e) e = subq_kde_setup(o, X);
+  if (!e) sev = (double)subq_kde_local_evals(o);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, &sev, 1, MPI_DOUBLE, MPI_SUM, ctx->comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the setup evaluations failed");
   if (!e) e = subq_kde_query_points(o, 0.0, w, evals);
+  if (!e && evals) *evals += (uint64_t)sev;
   for (size_t i = 0; !e && i < X->n; i++) w[i] = fmax(w[i], 1.0);
   subq_kde_destroy(&o);
   return e;
@@ -77,9 +84,13 @@ static int run_(subq_job_ctx_t *ctx) {
   e = subq_error_agree(ctx->comm, e);
   subq_kernel_t k2 = subq_kernel_squared(&a.kernel);
   const size_t msamp[NM] = {0, (size_t)ks, (size_t)ksh, 0};
+  const char *est_name = NULL;
+  subq_kde_type_t type = SUBQ_KDE_SAMPLING;
+  if (!e) e = subq_opts_string(ctx->opts, "estimator", &est_name);
+  if (!e) e = subq_kde_type_parse(est_name, &type);
   for (int mth = 1; !e && mth < NM; mth++) {
     double t0 = subq_wtime();
-    e = row_norms_(ctx, X, &k2, msamp[mth], w[mth], &wev[mth]);
+    e = row_norms_(ctx, X, &k2, type, msamp[mth], w[mth], &wev[mth]);
     if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &wt[mth]);
   }
   /* relative error of the estimated squared row norms against the exact ones */
@@ -112,6 +123,7 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e && ctx->rank == 0) {
     subq_json_t *j = ctx->summary;
     e = subq_kde_job_report_common(ctx, &a, X, "kernel-lra-bench");
+    if (!e) e = subq_json_str(ctx->summary, "estimator", subq_kde_type_name(type));
     if (!e) e = subq_json_int(j, "rank", k);
     if (!e) e = subq_json_int(j, "reps", reps);
     if (!e) e = subq_json_num(j, "norm_fro", nrm);

@@ -59,8 +59,8 @@ static int bc_points_(const subq_dmat_t *X, const subq_blacs_grid_t *g, int nb, 
 /* Eigen-decomposition of the block-cyclic K (destroyed): w (n, ascending) on every rank;
  * Z (same layout as K) with the eigenvectors when want_vecs.  Phases agreed so that no
  * rank enters a ScaLAPACK collective another skips. */
-static int bc_syev_(MPI_Comm comm, int n, double *K, const int *desc, double *w, double *Z,
-                    int want_vecs) {
+static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, double *w,
+                    double *Z, int want_vecs) {
   int one = 1, lwork = -1, liwork = -1, info = 0, iq = 0;
   double q = 0;
   double *work = NULL;
@@ -81,7 +81,12 @@ static int bc_syev_(MPI_Comm comm, int n, double *K, const int *desc, double *w,
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
   q = qi[0];
   iq = (int)qi[1];
-  lwork = (int)fmin(2147483000.0, q * 1.1 + 4.0 * n + 1000);
+  /* pdsyevd's query under-sizes pdormtr's share for small n (n = 1..5 on one process,
+   * nb = 64: "PDORMTR parameter number 16 had an illegal value", again without info, and
+   * the back-transformed eigenvectors are garbage): add pdormtr's own minimum,
+   * max(nb (nb - 1)/2, (nqc0 + mpc0) nb) + nb^2 with nqc0, mpc0 <= n + nb */
+  const double ormtr = fmax(nb * (nb - 1) / 2.0, 2.0 * (n + nb) * nb) + (double)nb * nb;
+  lwork = (int)fmin(2147483000.0, q * 1.1 + 4.0 * n + 1000 + (want_vecs ? ormtr : 0));
   liwork = iq + 8 * n + 100;
   if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
   if (!e && want_vecs) e = SUBQ_ALLOC(iwork, (size_t)liwork);
@@ -97,6 +102,10 @@ static int bc_syev_(MPI_Comm comm, int n, double *K, const int *desc, double *w,
                          want_vecs ? "pdsyevd" : "pdsyev", n, n, info) : 0;
     e = subq_error_agree(comm, e);
   }
+  /* W is documented as global, but for small n (5, 9, 10 on 2 or 3 processes) pdsyevd
+   * leaves other processes' copies stale: take rank 0's */
+  if (!e && MPI_Bcast(w, n, MPI_DOUBLE, 0, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of the eigenvalues failed");
   subq_free(&work);
   subq_free(&iwork);
   return e;
@@ -148,7 +157,7 @@ int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *k
   e = subq_error_agree(X->comm, e);
   if (!e && MPI_Allreduce(MPI_IN_PLACE, red, 2, MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of ||K||_F failed");
-  if (!e) e = bc_syev_(X->comm, ni, K, desc, w, Z, vecs != NULL);
+  if (!e) e = bc_syev_(X->comm, ni, nb, K, desc, w, Z, vecs != NULL);
   if (!e) {
     double l2 = 0;
     for (size_t j = 0; j < k; j++) {

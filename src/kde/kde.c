@@ -6,28 +6,29 @@
 
 #include "kde/kde_impl.h"
 
-static const char *const type_names_[] = {"exact", "sampling", "hbe"};
+static const char *const type_names_[] = {"exact", "sampling", "hbe", "deann"};
 static const subq_kde_ops_t *const type_ops_[] = {&subq_kde_exact_ops_, &subq_kde_sampling_ops_,
-                                                  &subq_kde_hbe_ops_};
+                                                  &subq_kde_hbe_ops_, &subq_kde_deann_ops_};
+#define NTYPES 4
 
 int subq_kde_type_parse(const char *name, subq_kde_type_t *type) {
   SUBQ_CHECK(name && type, SUBQ_ERR_ARG, "estimator name is NULL");
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < NTYPES; i++)
     if (strcmp(name, type_names_[i]) == 0) {
       *type = (subq_kde_type_t)i;
       return SUBQ_OK;
     }
-  return SUBQ_FAIL(SUBQ_ERR_ARG, "KDE estimator must be exact|sampling|hbe, got '%s'", name);
+  return SUBQ_FAIL(SUBQ_ERR_ARG, "KDE estimator must be exact|sampling|hbe|deann, got '%s'", name);
 }
 
 const char *subq_kde_type_name(subq_kde_type_t type) {
-  return (unsigned)type < 3 ? type_names_[type] : "unknown";
+  return (unsigned)type < NTYPES ? type_names_[type] : "unknown";
 }
 
 int subq_kde_create(MPI_Comm comm, subq_kde_type_t type, subq_kde_t **out) {
   SUBQ_CHECK(out != NULL, SUBQ_ERR_ARG, "output pointer is NULL");
   *out = NULL;
-  SUBQ_CHECK((unsigned)type < 3, SUBQ_ERR_ARG, "unknown KDE estimator type %d", (int)type);
+  SUBQ_CHECK((unsigned)type < NTYPES, SUBQ_ERR_ARG, "unknown KDE estimator type %d", (int)type);
   SUBQ_CHECK(comm != MPI_COMM_NULL, SUBQ_ERR_ARG, "communicator is MPI_COMM_NULL");
   subq_kde_t *k = NULL;
   SUBQ_CALL(SUBQ_ZALLOC(k, 1));
@@ -79,6 +80,15 @@ int subq_kde_set_samples(subq_kde_t *k, size_t per_group, size_t groups) {
   return SUBQ_OK;
 }
 
+int subq_kde_set_deann(subq_kde_t *k, size_t clusters, size_t probe) {
+  SUBQ_CHECK(k != NULL, SUBQ_ERR_ARG, "oracle is NULL");
+  SUBQ_CHECK(clusters <= ((size_t)1 << 31) && probe <= ((size_t)1 << 31), SUBQ_ERR_ARG,
+             "DEANN clusters (%zu) or probe (%zu) too large", clusters, probe);
+  k->clusters = clusters;
+  k->probe = probe;
+  return SUBQ_OK;
+}
+
 int subq_kde_set_seed(subq_kde_t *k, uint64_t seed) {
   SUBQ_CHECK(k != NULL, SUBQ_ERR_ARG, "oracle is NULL");
   k->seed = seed;
@@ -127,8 +137,8 @@ int subq_kde_setup_range_(subq_kde_t *k, const subq_dmat_t *X, size_t g0, size_t
   k->ops = type_ops_[k->type];
   k->fallback_m = 0;
   /* derived sample sizes (documented in kde.h) */
-  if (k->type == SUBQ_KDE_SAMPLING || k->type == SUBQ_KDE_HBE) {
-    double rv = k->type == SUBQ_KDE_SAMPLING ? 1.0 / k->tau : 1.0 / sqrt(k->tau);
+  if (k->type != SUBQ_KDE_EXACT) {
+    double rv = k->type == SUBQ_KDE_HBE ? 1.0 / sqrt(k->tau) : 1.0 / k->tau;
     if (!k->per_group || k->derived) {
       k->derived = 1;
       double pg = ceil(4.0 * rv / (k->eps * k->eps));

@@ -69,7 +69,9 @@ static void keys_(const hbe_t *H, size_t d, size_t m, const double *X, double *p
       uint64_t key = 0x243F6A8885A308D3ull ^ l;
       for (size_t j = 0; j < H->K; j++) {
         size_t c = l * H->K + j;
-        int64_t v = (int64_t)floor((proj[i * LK + c] + H->b[c]) / H->w);
+        /* clamped: a tiny bandwidth makes s / w overflow int64 (undefined in C) */
+        double f = floor((proj[i * LK + c] + H->b[c]) / H->w);
+        int64_t v = f >= 9.2e18 ? INT64_MAX : f <= -9.2e18 ? INT64_MIN : (int64_t)f;
         key = mix_(key ^ (uint64_t)v);
       }
       keys[i * H->L + l] = key;

@@ -20,7 +20,8 @@ enum {
   SUBQ_KDE_P_SAMPLE = 1,  /* sampling oracle: sample index */
   SUBQ_KDE_P_HBE_G = 2,   /* HBE: projection directions */
   SUBQ_KDE_P_HBE_B = 3,   /* HBE: offsets */
-  SUBQ_KDE_P_HBE_PICK = 4 /* HBE: position in the bucket */
+  SUBQ_KDE_P_HBE_PICK = 4, /* HBE: position in the bucket */
+  SUBQ_KDE_P_DEANN_C = 5   /* DEANN: cluster centres */
 };
 #define SUBQ_KDE_STREAM_BW 0x4B4257ull      /* 'KBW' bandwidth pairs */
 #define SUBQ_KDE_STREAM_VERTEX 0x4B5658ull  /* vertex sampling */
@@ -53,6 +54,7 @@ struct subq_kde {
   subq_kernel_t kernel;
   double eps, delta, tau;
   size_t per_group, groups; /* 0: derived at setup */
+  size_t clusters, probe;   /* DEANN: IVF clusters (0: ceil(sqrt(n))), clusters probed (0: 1) */
   int derived;              /* per_group was derived (0 at setup): re-derived each setup */
   size_t fallback_m;        /* > 0: derived evaluations per query that would have exceeded
                              * n, so this oracle answers exactly (ops = exact) */
@@ -73,6 +75,10 @@ struct subq_kde {
 extern const subq_kde_ops_t subq_kde_exact_ops_;
 extern const subq_kde_ops_t subq_kde_sampling_ops_;
 extern const subq_kde_ops_t subq_kde_hbe_ops_;
+extern const subq_kde_ops_t subq_kde_deann_ops_;
+
+/* DEANN: the number of IVF clusters an oracle over k->n points uses. */
+size_t subq_kde_deann_clusters_(const subq_kde_t *k);
 
 /* Setup over the global range [g0, g0 + n) of X (collective, errors agreed). */
 int subq_kde_setup_range_(subq_kde_t *k, const subq_dmat_t *X, size_t g0, size_t n);

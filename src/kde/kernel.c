@@ -36,7 +36,7 @@ double subq_kernel_eval(const subq_kernel_t *k, const double *x, const double *y
   switch (k->type) {
   case SUBQ_KERNEL_GAUSSIAN:
     for (size_t t = 0; t < d; t++) s += (x[t] - y[t]) * (x[t] - y[t]);
-    return exp(-s / (2 * k->h * k->h));
+    return s > 0 ? exp(-s / (2 * k->h * k->h)) : 1.0; /* h^2 may underflow to 0: 0/0 */
   case SUBQ_KERNEL_EXPONENTIAL:
     for (size_t t = 0; t < d; t++) s += (x[t] - y[t]) * (x[t] - y[t]);
     return exp(-sqrt(s) / k->h);
@@ -110,7 +110,8 @@ int subq_kernel_block(const subq_kernel_t *k, size_t m, size_t p, size_t d, cons
     for (size_t j = 0; j < p; j++) {
       double s = K[i * p + j] + anorm2[i] + bnorm2[j];
       if (s < 0) s = 0;
-      K[i * p + j] = gauss ? exp(-s * c) : exp(-sqrt(s) * c);
+      /* s = 0 gives k = 1 even when c overflows to inf (tiny h), never 0 * inf = NaN */
+      K[i * p + j] = s == 0 ? 1.0 : gauss ? exp(-s * c) : exp(-sqrt(s) * c);
     }
   subq_free(&an);
   subq_free(&bn);

@@ -77,7 +77,7 @@ static int lra_core_(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde
   const double *Xl = (const double *)X->data;
   double *p = NULL, *Y = NULL, *S = NULL, *W = NULL, *lam = NULL, *U = NULL;
   size_t *idx = NULL;
-  subq_lra_stats_t st = {0, 0, 0};
+  subq_lra_stats_t st = {0, 0, 0, 0};
   e = SUBQ_ALLOC(p, n);
   if (!e) e = SUBQ_ALLOC(idx, s);
   if (!e) e = subq_malloc(s, d * sizeof(double), &Y);
@@ -126,14 +126,14 @@ static int lra_core_(const subq_dmat_t *X, const subq_kernel_t *kernel, subq_kde
       e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of S S^T failed");
   }
   if (!e) e = top_eig_(s, k, W, lam, U);
-  if (!e && !(lam[k - 1] > 1e-12 * lam[0]))
-    e = SUBQ_FAIL(SUBQ_ERR_NUMERIC,
-                  "sampled rows have rank < k = %zu (eigenvalue %zu of S S^T is %g); "
-                  "duplicate points or too few distinct samples", k, k, lam[k - 1]);
-  /* 4. V = S^T U Sigma^{-1} (local rows nloc x k) */
+  /* 4. V = S^T U Sigma^{-1} (local rows nloc x k); directions with sigma_j^2 = lam_j at
+   * rounding level (rank-deficient S: duplicate or identical points, huge bandwidth) get
+   * a zero column instead of a division by ~0 */
   if (!e) {
+    st.rank = 0;
+    for (size_t j = 0; j < k; j++) st.rank += lam[j] > 1e-12 * lam[0];
     for (size_t i = 0; i < s; i++)
-      for (size_t j = 0; j < k; j++) U[i * k + j] /= sqrt(lam[j]);
+      for (size_t j = 0; j < k; j++) U[i * k + j] = j < st.rank ? U[i * k + j] / sqrt(lam[j]) : 0;
     if (nl)
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nl, (int)k, (int)s, 1.0, S,
                   (int)nl, U, (int)k, 0.0, V, (int)k);

@@ -88,6 +88,8 @@ static int build_(subq_kde_tree_t *T, const subq_kde_t *proto, size_t lo, size_t
     k->tau = proto->tau;
     k->per_group = proto->per_group;
     k->groups = proto->groups;
+    k->clusters = proto->clusters;
+    k->probe = proto->probe;
     k->seed = proto->seed;
     k->stream = (uint64_t)me + 1;
     SUBQ_CALL(subq_kde_setup_range_(k, T->X, lo, size));

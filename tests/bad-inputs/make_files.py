@@ -66,6 +66,7 @@ def make_npy():
     w("npy/fortran_2d.npy", npy("<f8", (10, 3), f8(GOOD), fortran=True))
     w("npy/zero_rows.npy", npy("<f8", (0, 3), b""))
     w("npy/three_d.npy", npy("<f8", (2, 3, 4), f8([0.5 * i for i in range(24)])))
+    w("npy/zero_cols.npy", npy("<f8", (10, 0), b""))
     w("npy/zero_d.npy", npy("<f8", (), f8([1.0]), header="{'descr': '<f8', 'fortran_order': False, 'shape': (), }"))
     nan = list(GOOD)
     nan[1] = float("nan")  # row 0: rank 0
@@ -113,6 +114,8 @@ def make_idx():
 def make_csv():
     w("csv/ok.csv", "".join(f"{GOOD[3*i]},{GOOD[3*i+1]},{GOOD[3*i+2]}\n" for i in range(10)), "w")
     w("csv/ragged.csv", "1,2,3\n4,5,6\n7,8\n1,2,3\n", "w")
+    w("csv/identical.csv", "0.5,-1,2\n" * 6, "w")
+    w("csv/one_row.csv", "0.5,-1,2\n", "w")
     w("csv/header.csv", "a,b,c\n1,2,3\n4,5,6\n", "w")
     w("csv/nan_row8.csv", "".join(f"{i},{i+1},{'nan' if i == 8 else i+2}\n" for i in range(10)), "w")
     w("csv/empty_field.csv", "1,2,3\n4,,6\n", "w")

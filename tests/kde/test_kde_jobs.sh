@@ -35,6 +35,38 @@ for m in ("uniform", "kde", "kde_hi", "exact_norms"):
     assert b[m]["err_fro"][1] < b[m]["err_fro"][0] * 1.05, m
 assert b["kde"]["norm_mean_rel_err"] > b["kde_hi"]["norm_mean_rel_err"]
 PY
+# Edge cases through the jobs (issue 11), values known in closed form: 6 identical points
+# give K = all ones (lambda_1 = 6, rank 1: a rank-2 approximation is exact); one point gives
+# K = [1]; 3 pairs of duplicates at bandwidth 1e-200 give K = blockdiag(ones(2)) (KDE = 2).
+printf '0.5,-1,2\n%.0s' 1 2 3 4 5 6 > "$T/same.csv"
+printf '0.5,-1,2\n' > "$T/one.csv"
+printf '0,0\n0,0\n1,0\n1,0\n0,3\n0,3\n' > "$T/dup.csv"
+mpi 2 "$SUBQ_BIN" kernel-eig --data=csv:"$T/same.csv" --bandwidth=1 --out="$T/x1" > "$T/e7" 2>&1
+ok $? "kernel-eig on identical points exits 0"
+mpi 2 "$SUBQ_BIN" kernel-lra --data=csv:"$T/same.csv" --bandwidth=1 --rank=2 --samples=4 --out="$T/x2" > "$T/e8" 2>&1
+ok $? "kernel-lra rank 2 on identical points (rank-1 K) exits 0"
+mpi 2 "$SUBQ_BIN" kernel-eig --data=csv:"$T/one.csv" --bandwidth=1 --out="$T/x3" > "$T/e9" 2>&1
+ok $? "kernel-eig on one point exits 0"
+mpi 2 "$SUBQ_BIN" kde --data=csv:"$T/dup.csv" --bandwidth=1e-200 --queries=6 --estimator=hbe --samples=8 --groups=3 \
+    --out="$T/x4" > "$T/e10" 2>&1
+ok $? "kde (hbe) on duplicates at bandwidth 1e-200 exits 0"
+mpi 2 "$SUBQ_BIN" kernel-eig --data=csv:"$T/dup.csv" --bandwidth=1e-200 --columns=6 --out="$T/x5" > "$T/e11" 2>&1
+ok $? "kernel-eig on duplicates at bandwidth 1e-200 exits 0"
+python3 - "$T" <<'PY'; ok $? "edge-case values match the closed forms"
+import json, math, sys, os
+t = sys.argv[1]
+j = lambda d: json.load(open(os.path.join(t, d, "summary.json")))
+x1, x2, x3, x4, x5 = j("x1"), j("x2"), j("x3"), j("x4"), j("x5")
+assert abs(x1["lambda_exact"] - 6) < 1e-10 and abs(x1["lambda_est"] - 6) < 1e-10, x1
+assert abs(x1["alignment"] - 1) < 1e-10, x1
+assert x2["rank_used"] == 1 and x2["err_fro"] <= 1e-6 and x2["best_rank_k_err_fro"] <= 1e-6, x2
+assert abs(x2["norm_fro"] - 6) < 1e-10, x2
+assert x3["lambda_exact"] == 1 and x3["lambda_est"] == 1 and x3["alignment"] == 1, x3
+# K = blockdiag(ones(2)): lambda_1 = 2 with multiplicity 3; v lies in that eigenspace
+assert x4["min_kde_over_n"] == 2 / 6 and math.isfinite(x4["mean_rel_err"]), x4
+assert x5["lambda_exact"] == 2 and x5["lambda_multiplicity"] == 3, x5
+assert abs(x5["alignment"] - 1) < 1e-9 and not x5["alignment_lower_bound"], x5
+PY
 mpi 2 "$SUBQ_BIN" kernel-lra-bench --data=synthetic:gauss:400,16 --sweep=3 --out="$T/bad" > "$T/e6" 2>&1
 [ $? -ne 0 ] && grep -q "sweep must list" "$T/e6"; ok $? "--sweep below the rank fails with a message"
 echo "$n checks, $fail failures"
