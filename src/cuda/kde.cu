@@ -56,7 +56,9 @@ __global__ void l1_tile(const double *__restrict__ Y, size_t qb, const double *_
 // part[i] += sum_j w_ij.
 __global__ void kernel_rows(size_t qb, size_t xb, const double *__restrict__ S, int type,
                             double c, const double *__restrict__ yn2,
-                            const double *__restrict__ xn2, double *__restrict__ part) {
+                            const double *__restrict__ xn2, const double *__restrict__ Y,
+                            const double *__restrict__ X, size_t d,
+                            double *__restrict__ part) {
   const size_t row = blockIdx.x * (size_t)(blockDim.x / 32) + threadIdx.x / 32;
   const unsigned lane = threadIdx.x % 32;
   if (row >= qb) return;
@@ -68,7 +70,14 @@ __global__ void kernel_rows(size_t qb, size_t xb, const double *__restrict__ S, 
       w = exp(-s[j] * c);
     } else {
       double q = s[j] + yn2[row] + xn2[j];
-      if (q < 0) q = 0;
+      // cancellation near zero distance: recompute directly (as subq_kernel_block does)
+      if (q <= 1e-12 * (yn2[row] + xn2[j])) {
+        q = 0;
+        for (size_t t = 0; t < d; t++) {
+          const double z = Y[row * d + t] - X[j * d + t];
+          q += z * z;
+        }
+      }
       w = type == K_GAUSS ? exp(-q * c) : exp(-sqrt(q) * c);
     }
     sum += w;
@@ -155,7 +164,8 @@ extern "C" int subq_cuda_kde_sums(subq_cuda_kde_t *k, size_t q, const double *Y,
                           k->S.p, xb));
       }
       kernel_rows<<<grid_for(qb, 8), 256, 0, st>>>(qb, xb, k->S.p, k->type, k->c, k->yn2.p,
-                                                   k->xn2.p + r, k->part.p);
+                                                   k->xn2.p + r, k->Y.p, k->X.p + r * d, d,
+                                                   k->part.p);
       CU_LAUNCHED();
     }
     CU_CALL(cudaMemcpyAsync(part + a, k->part.p, qb * sizeof(double), cudaMemcpyDeviceToHost, st));

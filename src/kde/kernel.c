@@ -109,7 +109,17 @@ int subq_kernel_block(const subq_kernel_t *k, size_t m, size_t p, size_t d, cons
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < p; j++) {
       double s = K[i * p + j] + anorm2[i] + bnorm2[j];
-      if (s < 0) s = 0;
+      /* |x|^2 + |y|^2 - 2 x.y cancels: its rounding error is about d u (|x|^2 + |y|^2).  For
+       * pairs within 1e-12 of that scale of zero (duplicates, near-duplicates), recompute
+       * the distance directly, so that k(x, x) = 1 exactly and tiny bandwidths do not turn
+       * a rounding residue into k = 0. */
+      if (s <= 1e-12 * (anorm2[i] + bnorm2[j])) {
+        s = 0;
+        for (size_t t = 0; t < d; t++) {
+          double z = A[i * d + t] - B[j * d + t];
+          s += z * z;
+        }
+      }
       /* s = 0 gives k = 1 even when c overflows to inf (tiny h), never 0 * inf = NaN */
       K[i * p + j] = s == 0 ? 1.0 : gauss ? exp(-s * c) : exp(-sqrt(s) * c);
     }
