@@ -28,11 +28,6 @@ int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_k
   if (!tree || !X || !kernel || !deg || !members || !st) e = SUBQ_FAIL(SUBQ_ERR_ARG, "NULL argument");
   else if (seed_vertex >= X->n)
     e = SUBQ_FAIL(SUBQ_ERR_ARG, "seed vertex %zu out of range: n = %zu", seed_vertex, X->n);
-  else if (!(deg[seed_vertex] > SUBQ_GRAPH_EDGELESS))
-    e = SUBQ_FAIL(SUBQ_ERR_NUMERIC,
-                  "seed vertex %zu has estimated degree %g: it is isolated or near-isolated in the "
-                  "kernel graph (bandwidth h = %g too small?)", seed_vertex, deg[seed_vertex],
-                  kernel->h);
   else if (walks == 0 || steps == 0 || max_size == 0)
     e = SUBQ_FAIL(SUBQ_ERR_ARG, "walks (%zu), steps (%zu) and max size (%zu) must be >= 1", walks,
                   steps, max_size);
@@ -48,9 +43,28 @@ int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_k
   if (!e) e = SUBQ_ALLOC(ends, walks);
   if (!e) e = SUBQ_ALLOC(c, walks);
   if (!e) e = SUBQ_ALLOC(dall, n);
+  if (!e) e = subq_malloc(1, (d ? d : 1) * sizeof(double), &rows);
   SUBQ_CALL(subq_error_agree(X->comm, e));
-  for (size_t t = 0; t < walks; t++) start[t] = seed_vertex;
-  e = subq_kde_random_walks(tree, walks, start, steps, seed, paths, &st->walk_evals);
+  /* The seed's exact degree (n kernel evaluations): at small bandwidths the estimated
+   * degrees deg[] are often 0 for vertices that do have neighbours, so they cannot tell an
+   * isolated seed.  The exact oracle also gives the conductance below. */
+  double dseed = 0;
+  uint64_t ev = 0;
+  e = subq_kde_gather_rows(X, 1, &seed_vertex, rows);
+  if (!e) e = subq_kde_create(X->comm, SUBQ_KDE_EXACT, &ex);
+  if (!e) e = subq_kde_set_kernel(ex, *kernel);
+  e = subq_error_agree(X->comm, e);
+  if (!e) e = subq_kde_setup(ex, X);
+  if (!e) e = subq_kde_query(ex, rows, 1, &dseed, &ev);
+  st->exact_evals += ev;
+  if (!e && !(dseed - 1.0 > SUBQ_GRAPH_EDGELESS))
+    e = SUBQ_FAIL(SUBQ_ERR_NUMERIC,
+                  "seed vertex %zu has exact degree %g: the seed is isolated in the kernel "
+                  "graph (bandwidth h = %g too small?)", seed_vertex, dseed - 1.0, kernel->h);
+  subq_free(&rows);
+  e = subq_error_agree(X->comm, e);
+  for (size_t t = 0; !e && t < walks; t++) start[t] = seed_vertex;
+  if (!e) e = subq_kde_random_walks(tree, walks, start, steps, seed, paths, &st->walk_evals);
   /* empirical endpoint distribution; candidates by p(v)/deg(v) */
   size_t ns = 0;
   for (size_t t = 0; !e && t < walks; t++) ends[t] = paths[t * (steps + 1) + steps];
@@ -73,11 +87,6 @@ int subq_local_cluster(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_k
   e = subq_error_agree(X->comm, e);
   for (size_t k = 0; !e && k < m; k++) ends[k] = c[k].v;
   if (!e) e = subq_kde_gather_rows(X, m, ends, rows);
-  if (!e) e = subq_kde_create(X->comm, SUBQ_KDE_EXACT, &ex);
-  if (!e) e = subq_kde_set_kernel(ex, *kernel);
-  e = subq_error_agree(X->comm, e);
-  if (!e) e = subq_kde_setup(ex, X);
-  uint64_t ev = 0;
   if (!e) e = subq_kde_query(ex, rows, m, dex, &ev);
   st->exact_evals += ev;
   if (!e) e = subq_kde_query_points(ex, 1.0, dall, &ev);
