@@ -59,6 +59,19 @@ int subq_laplacian_apply(const subq_dmat_t *X, const subq_kernel_t *kernel, size
 int subq_laplacian_dense_eigs(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t k,
                               double *lambda);
 
+/* Collective over X->comm: the same k smallest non-zero eigenvalues of the normalised
+ * Laplacian N = I - D^{-1/2} W D^{-1/2} (W = K without its diagonal), ascending and
+ * replicated in lambda (k), with N built directly in ScaLAPACK's 2D block-cyclic layout on
+ * an nprow x npcol BLACS grid (0 x 0: most square) with nb x nb blocks (nb <= 0: 64): n^2
+ * kernel evaluations in all, degrees by one Allreduce of 2 n doubles, eigenvalues 1..k+1
+ * by pdsyevr (RANGE = 'I'; the first, 0, is dropped).  Memory: 8 n^2 / P bytes per rank
+ * plus ScaLAPACK's workspace.  Errors: SUBQ_ERR_ARG (k = 0 or k >= n, n > 46340),
+ * SUBQ_ERR_NUMERIC (a vertex of degree 0: disconnected graph), SUBQ_ERR_MEM,
+ * SUBQ_ERR_LAPACK (info), SUBQ_ERR_MPI; agreed over the communicator. */
+int subq_laplacian_dense_eigs_scalapack(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                        size_t k, int nprow, int npcol, int nb,
+                                        double *lambda);
+
 /* Collective: dense reference solve of L x = b (b local, b orthogonal to 1) on rank 0:
  * forms L + 1 1^T / n (SPD for a connected graph; its solution for b ⟂ 1 is L^+ b) and
  * solves it by Cholesky (LAPACK dposv).  x local (nloc).  8 n^2 bytes on rank 0.

@@ -331,8 +331,9 @@ int subq_kernel_lra_error_sampled(const subq_dmat_t *X, const subq_kernel_t *ker
  * directly in the 2D block-cyclic layout on an nprow x npcol BLACS grid (0 x 0: most
  * square) with nb x nb blocks (nb <= 0: 64): every process computes only its own blocks
  * (its rows' and columns' points are broadcast from their row-block owners; n^2 kernel
- * evaluations in all, one dgemm per process).  Eigenvalues by pdsyevd (JOBZ = 'V') when
- * vecs != NULL, else by pdsyev with JOBZ = 'N' (eigenvalues only: no back-transformation).
+ * evaluations in all, one dgemm per process).  The top k eigenvalues (and eigenvectors
+ * when vecs != NULL) by pdsyevr with RANGE = 'I' (MRRR, ScaLAPACK 2.0): the O(n^3) part is
+ * the tridiagonal reduction alone, no other eigenpair is computed or back-transformed.
  * lambda (k, descending, replicated); vecs (may be NULL): the top-k eigenvectors as local
  * rows (X->nloc x k, row-major, X's distribution), each column's entries summing to >= 0;
  * *best_err_fro = sqrt(||K||_F^2 - sum_{i<k} lambda_i^2), *norm_fro = ||K||_F, *evals =

@@ -3,8 +3,10 @@
  * Laplacian; quality against the exact graph: quadratic-form ratios x^T L~ x / x^T L x
  * (exact, blocked, matrix-free) over random vectors and over the sparsifier's extreme
  * normalised-Laplacian eigenvectors, and the k smallest non-zero eigenvalues of the
- * normalised Laplacian (SLEPc on L~ vs dense LAPACK on L for n <= --dense-max). */
+ * normalised Laplacian (SLEPc on L~ vs dense ScaLAPACK pdsyevr on L, or LAPACK dsyevr on
+ * rank 0 with --dense=lapack, for n <= --dense-max). */
 #include <math.h>
+#include <string.h>
 
 #include "jobs/graph_jobs.h"
 
@@ -14,7 +16,8 @@ static const subq_opt_spec_t opts_[] = {
     {"k", SUBQ_OPT_INT, "10", "", "smallest non-zero normalised-Laplacian eigenvalues compared", NULL, 1, 1000},
     {"vectors", SUBQ_OPT_INT, "20", "", "random test vectors for x^T L~ x / x^T L x", NULL, 1, 1000},
     {"check-max", SUBQ_OPT_INT, "20000", "points", "largest n for the exact quadratic forms (n^2 kernel evaluations per product)", NULL, 0, 1e7},
-    {"dense-max", SUBQ_OPT_INT, "5000", "points", "largest n for the dense LAPACK eigenvalues (8 n^2 bytes on rank 0)", NULL, 0, 1e6},
+    {"dense-max", SUBQ_OPT_INT, "5000", "points", "largest n for the dense eigenvalues (ScaLAPACK: 8 n^2 / ranks bytes per rank; LAPACK: 8 n^2 on rank 0)", NULL, 0, 46340},
+    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic N, pdsyevr) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
     {"save", SUBQ_OPT_FLAG, "0", "", "save L~ in PETSc binary format as laplacian.petsc", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
@@ -24,11 +27,13 @@ static int run_(subq_job_ctx_t *ctx) {
   SUBQ_CALL(subq_kde_job_load(ctx, &a, &X));
   long k, nv, cmax, dmax;
   int save = 0;
+  const char *dense_name = NULL;
   int e = subq_opts_int(ctx->opts, "k", &k);
   if (!e) e = subq_opts_int(ctx->opts, "vectors", &nv);
   if (!e) e = subq_opts_int(ctx->opts, "check-max", &cmax);
   if (!e) e = subq_opts_int(ctx->opts, "dense-max", &dmax);
   if (!e) e = subq_opts_flag(ctx->opts, "save", &save);
+  if (!e) e = subq_opts_string(ctx->opts, "dense", &dense_name);
   if (!e && (size_t)k + 2 > X->n) e = SUBQ_FAIL(SUBQ_ERR_ARG, "--k=%ld must be <= n - 2 = %zu", k, X->n - 2);
   e = subq_error_agree(ctx->comm, e);
   subq_sparsifier_t *sp = NULL;
@@ -80,7 +85,10 @@ static int run_(subq_job_ctx_t *ctx) {
   double eig_err = NAN;
   if (!e && do_dense) {
     t0 = subq_wtime();
-    e = subq_laplacian_dense_eigs(X, &a.kernel, K, lamx);
+    if (strcmp(dense_name, "scalapack") == 0)
+      e = subq_laplacian_dense_eigs_scalapack(X, &a.kernel, K, 0, 0, 64, lamx);
+    else
+      e = subq_laplacian_dense_eigs(X, &a.kernel, K, lamx);
     if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
     if (!e) e = subq_job_phase(ctx, "dense", t_dense);
     eig_err = 0;
@@ -114,6 +122,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "slepc_time_s", t_eig);
     if (!e) e = subq_json_num(j, "check_time_s", do_chk ? t_chk : NAN);
     if (!e) e = subq_json_num(j, "dense_time_s", do_dense ? t_dense : NAN);
+    if (!e) e = subq_json_str(j, "dense_method", !do_dense ? "none" : strcmp(dense_name, "scalapack") == 0 ? "scalapack-pdsyevr" : "lapack-dsyevr");
     if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
     if (!e) e = subq_json_bool(j, "saved", save);
     subq_job_table(ctx, "x^T L~x / x^T Lx", "random [%.4f, %.4f], eigenvectors [%.4f, %.4f]%s", rmin,

@@ -1,6 +1,7 @@
 /* Dense kernel-matrix reference with ScaLAPACK: the kernel matrix is built directly in
  * the 2D block-cyclic layout (each process computes its own blocks) and its spectrum is
- * computed by pdsyevd (eigenvectors) or pdsyev with JOBZ = 'N' (eigenvalues only).
+ * computed by pdsyevr (MRRR) for the wanted end of the spectrum only; the same for the
+ * normalised Laplacian of the kernel graph.
  * Debian ships no C headers for ScaLAPACK: the prototypes are declared here (gfortran
  * calling convention, hidden character lengths appended). */
 #include <math.h>
@@ -21,6 +22,13 @@ extern void pdsyev_(const char *jobz, const char *uplo, const int *n, double *a,
                     const int *ja, const int *desca, double *w, double *z, const int *iz,
                     const int *jz, const int *descz, double *work, const int *lwork, int *info,
                     size_t ljobz, size_t luplo);
+
+extern void pdsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
+                     double *a, const int *ia, const int *ja, const int *desca,
+                     const double *vl, const double *vu, const int *il, const int *iu, int *m,
+                     int *nz, double *w, double *z, const int *iz, const int *jz,
+                     const int *descz, double *work, const int *lwork, int *iwork,
+                     const int *liwork, int *info, size_t ljobz, size_t lrange, size_t luplo);
 
 /* Block-cyclic owner and local index of global index i (blocks of nb over np processes,
  * source process 0). */
@@ -56,7 +64,54 @@ static int bc_points_(const subq_dmat_t *X, const subq_blacs_grid_t *g, int nb, 
   return e;
 }
 
-/* Eigen-decomposition of the block-cyclic K (destroyed): w (n, ascending) on every rank;
+/* Eigenvalues il..iu (1-based, ascending) of the block-cyclic symmetric A (destroyed) by
+ * pdsyevr (MRRR; Vomel, Parlett et al., ScaLAPACK 2.0): w (n) holds them in w[0..iu-il]
+ * on every rank; Z (same layout as A) their eigenvectors in columns 0..iu-il when
+ * want_vecs.  Only the tridiagonal reduction is O(n^3): no full spectrum, no
+ * back-transformation of unwanted vectors.  Phases agreed so that no rank enters a
+ * ScaLAPACK collective another skips. */
+static int bc_syevr_(MPI_Comm comm, int n, int nb, double *A, const int *desc, int il, int iu,
+                     double *w, double *Z, int want_vecs) {
+  int one = 1, lwork = -1, liwork = -1, info = 0, iq = 0, m = 0, nz = 0;
+  double q = 0, vl = 0, vu = 0;
+  double *work = NULL;
+  int *iwork = NULL;
+  const char *jobz = want_vecs ? "V" : "N";
+  double *z = want_vecs ? Z : A; /* not referenced with JOBZ = 'N' */
+  pdsyevr_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
+           &one, desc, &q, &lwork, &iq, &liwork, &info, 1, 1, 1);
+  int e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr workspace query: info = %d", info) : 0;
+  /* the query can differ between processes: use the maximum over ranks, with a margin
+   * (pdormtr's own minimum for the back-transformation, as for pdsyevd) */
+  double qi[2] = {q, (double)iq};
+  e = subq_error_agree(comm, e);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
+  const double ormtr = fmax(nb * (nb - 1) / 2.0, 2.0 * (n + nb) * nb) + (double)nb * nb;
+  lwork = (int)fmin(2147483000.0, qi[0] * 1.1 + 4.0 * n + 1000 + ormtr);
+  liwork = (int)qi[1] + 8 * n + 100;
+  if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
+  if (!e) e = SUBQ_ALLOC(iwork, (size_t)liwork);
+  e = subq_error_agree(comm, e);
+  if (!e) {
+    pdsyevr_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
+             &one, desc, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
+    if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr of the %d x %d matrix: info = %d", n, n, info);
+    else if (m != iu - il + 1 || (want_vecs && nz != m))
+      e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr found %d eigenvalues and %d vectors of %d..%d",
+                    m, nz, il, iu);
+    e = subq_error_agree(comm, e);
+  }
+  /* W is documented as global; take rank 0's copy so that every rank reports the same */
+  if (!e && MPI_Bcast(w, iu - il + 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of the eigenvalues failed");
+  subq_free(&work);
+  subq_free(&iwork);
+  return e;
+}
+
+/* Fallback of bc_syevr_: the whole spectrum of the block-cyclic K (destroyed): w (n,
+ * ascending) on every rank;
  * Z (same layout as K) with the eigenvectors when want_vecs.  Phases agreed so that no
  * rank enters a ScaLAPACK collective another skips. */
 static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, double *w,
@@ -111,19 +166,72 @@ static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, do
   return e;
 }
 
-int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *kernel,
-                                    size_t k, int nprow, int npcol, int nb, double *lambda,
-                                    double *vecs, double *best_err_fro, double *norm_fro,
-                                    uint64_t *evals) {
-  int e = 0;
-  if (!X || !kernel || !lambda) e = SUBQ_FAIL(SUBQ_ERR_ARG, "X, kernel or lambda is NULL");
-  else if (X->dtype != SUBQ_F64) e = SUBQ_FAIL(SUBQ_ERR_ARG, "points must be float64");
-  else if (subq_kernel_check(kernel)) e = SUBQ_ERR_ARG;
-  else if (k == 0 || k > X->n) e = SUBQ_FAIL(SUBQ_ERR_ARG, "k must be in 1..n = %zu, got %zu", X->n, k);
-  else if (X->n > 46340) e = SUBQ_FAIL(SUBQ_ERR_ARG, "n = %zu too large for the dense ScaLAPACK reference (max 46340)", X->n);
-  SUBQ_CALL(subq_error_agree(X ? X->comm : MPI_COMM_WORLD, e));
-  if (nb <= 0) nb = 64;
-  const size_t n = X->n, d = X->d;
+/* Global index of local row (column) l of a block-cyclic dimension on p processes. */
+static inline size_t bc_global_(int l, int nb, int p, int me) {
+  return ((size_t)l / (size_t)nb * (size_t)p + (size_t)me) * (size_t)nb + (size_t)l % (size_t)nb;
+}
+
+/* In place on the local part (column-major mloc x nloc, leading dimension lld) of the
+ * block-cyclic K: K -> N = I - D^{-1/2} W D^{-1/2}, W = K with a zero diagonal, d_i = the
+ * row sums of W (one Allreduce of 2 n doubles).  Errors: SUBQ_ERR_NUMERIC (a degree
+ * <= 1e-300: disconnected kernel graph), SUBQ_ERR_MEM, SUBQ_ERR_MPI (agreed). */
+static int bc_normalised_laplacian_(const subq_dmat_t *X, const subq_blacs_grid_t *g,
+                                    const subq_kernel_t *kernel, int nb, int mloc, int nloc,
+                                    int lld, double *K) {
+  const size_t n = X->n;
+  double *rs = NULL; /* rs[i] = local part of row sum i, rs[n + i] = K_ii where owned */
+  int e = SUBQ_ZALLOC(rs, 2 * n);
+  e = subq_error_agree(X->comm, e);
+  if (e) return e;
+  for (int lj = 0; lj < nloc; lj++) {
+    const size_t j = bc_global_(lj, nb, g->npcol, g->mycol);
+    for (int li = 0; li < mloc; li++) {
+      const size_t i = bc_global_(li, nb, g->nprow, g->myrow);
+      const double v = K[(size_t)lj * (size_t)lld + (size_t)li];
+      rs[i] += v;
+      if (i == j) rs[n + i] = v;
+    }
+  }
+  if (MPI_Allreduce(MPI_IN_PLACE, rs, (int)(2 * n), MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the degrees failed");
+  for (size_t i = 0; !e && i < n; i++) {
+    const double deg = rs[i] - rs[n + i];
+    if (!(deg > 1e-300))
+      e = SUBQ_FAIL(SUBQ_ERR_NUMERIC, "vertex %zu has degree %g: disconnected kernel graph "
+                    "(bandwidth h = %g too small?)", i, deg, kernel->h);
+    else rs[i] = 1.0 / sqrt(deg);
+  }
+  for (int lj = 0; !e && lj < nloc; lj++) {
+    const size_t j = bc_global_(lj, nb, g->npcol, g->mycol);
+    for (int li = 0; li < mloc; li++) {
+      const size_t i = bc_global_(li, nb, g->nprow, g->myrow);
+      double *v = &K[(size_t)lj * (size_t)lld + (size_t)li];
+      *v = i == j ? 1.0 : -*v * rs[i] * rs[j];
+    }
+  }
+  subq_free(&rs);
+  return e;
+}
+
+/* Shared body of the two dense ScaLAPACK references: build K block-cyclic (n^2
+ * evaluations), optionally turn it into the normalised Laplacian, and compute the
+ * eigenvalues il..iu (ascending) into w[0..iu-il], with their eigenvectors gathered as
+ * local rows of X (X->nloc x (iu-il+1), column c = eigenvalue il+c) when vecs. */
+static int bc_dense_eig_(const subq_dmat_t *X, const subq_kernel_t *kernel, int laplacian,
+                         int il, int iu, int nprow, int npcol, int nb, double *w, double *vecs,
+                         double *norm2, uint64_t *evals) {
+  const size_t n = X->n, d = X->d, k = (size_t)(iu - il + 1);
+  /* pdsyevr hands pdormtr a workspace of max(18 n, NP00 MQ00 + 2 nb^2), MQ00 = numroc of
+   * the number of wanted vectors, which is below pdormtr's own minimum (NqC0 + MpC0) nb +
+   * nb^2 when fewer than nb vectors are wanted (ScaLAPACK 2.2; pdormtr then rejects LWORK
+   * without setting info and the vectors are not back-transformed): with vectors, ask for
+   * at least min(n, nb) of them, extending the range away from the wanted end */
+  int jl = il, ju = iu;
+  if (vecs && (int)k < (nb < (int)n ? nb : (int)n)) {
+    const int want = nb < (int)n ? nb : (int)n;
+    if (iu == (int)n) jl = (int)n - want + 1;
+    else ju = want;
+  }
   subq_blacs_grid_t *g = NULL;
   SUBQ_CALL(subq_blacs_grid_create(X->comm, nprow, npcol, &g));
   int ni = (int)n, zero = 0, info = 0;
@@ -131,14 +239,14 @@ int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *k
   int nloc = numroc_(&ni, &nb, &g->mycol, &zero, &g->npcol);
   int lld = mloc > 1 ? mloc : 1, desc[9];
   descinit_(desc, &ni, &ni, &nb, &nb, &zero, &zero, &g->ctxt, &lld, &info);
-  e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "descinit: info = %d (n %d, nb %d)", info, ni, nb) : 0;
-  double *K = NULL, *Z = NULL, *Xr = NULL, *Xc = NULL, *w = NULL, *Vf = NULL;
+  int e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "descinit: info = %d (n %d, nb %d)", info, ni, nb) : 0;
+  double *K = NULL, *Z = NULL, *Xr = NULL, *Xc = NULL, *wl = NULL, *Vf = NULL;
   const size_t nel = (size_t)lld * (size_t)(nloc > 0 ? nloc : 1);
   if (!e) e = SUBQ_ALLOC(K, nel);
   if (!e && vecs) e = SUBQ_ALLOC(Z, nel);
   if (!e) e = subq_malloc((size_t)mloc + 1, d * sizeof(double), &Xr);
   if (!e) e = subq_malloc((size_t)nloc + 1, d * sizeof(double), &Xc);
-  if (!e) e = SUBQ_ALLOC(w, n);
+  if (!e) e = SUBQ_ALLOC(wl, n);
   if (!e && vecs) e = subq_calloc(n, k * sizeof(double), &Vf);
   e = subq_error_agree(X->comm, e);
   if (!e) e = bc_points_(X, g, nb, Xr, Xc);
@@ -152,49 +260,116 @@ int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *k
     red[0] = s;
     red[1] = (double)mloc * (double)nloc;
   }
-  subq_free(&Xr);
-  subq_free(&Xc);
   e = subq_error_agree(X->comm, e);
   if (!e && MPI_Allreduce(MPI_IN_PLACE, red, 2, MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of ||K||_F failed");
-  if (!e) e = bc_syev_(X->comm, ni, nb, K, desc, w, Z, vecs != NULL);
+  e = subq_error_agree(X->comm, e);
+  if (!e && laplacian) e = bc_normalised_laplacian_(X, g, kernel, nb, mloc, nloc, lld, K);
+  if (!e) e = bc_syevr_(X->comm, ni, nb, K, desc, jl, ju, wl, Z, vecs != NULL);
+  if (e == SUBQ_ERR_LAPACK) {
+    /* pdsyevr's parallel MRRR fails on some highly degenerate spectra (e.g. a kernel
+     * matrix of duplicate pairs at a tiny bandwidth: DSTEGR2A rejects its input and no
+     * eigenvalue comes back, detected above): rebuild the matrix and take the whole
+     * spectrum by pdsyevd / pdsyev instead */
+    subq_log(SUBQ_LOG_WARN, "pdsyevr failed on the %zu x %zu matrix; retrying with %s (whole spectrum)",
+             n, n, vecs ? "pdsyevd" : "pdsyev");
+    subq_error_clear();
+    e = 0;
+    if (mloc > 0 && nloc > 0)
+      e = subq_kernel_block(kernel, (size_t)nloc, (size_t)mloc, d, Xc, NULL, Xr, NULL, K);
+    e = subq_error_agree(X->comm, e);
+    if (!e && laplacian) e = bc_normalised_laplacian_(X, g, kernel, nb, mloc, nloc, lld, K);
+    if (!e) e = bc_syev_(X->comm, ni, nb, K, desc, wl, Z, vecs != NULL);
+    jl = 1; /* the whole spectrum: eigenvalue il is at column il - 1 */
+  }
+  subq_free(&Xr);
+  subq_free(&Xc);
+  const size_t off = (size_t)(il - jl);
   if (!e) {
-    double l2 = 0;
-    for (size_t j = 0; j < k; j++) {
-      lambda[j] = w[n - 1 - j];
-      l2 += lambda[j] * lambda[j];
-    }
-    if (best_err_fro) *best_err_fro = sqrt(fmax(0.0, red[0] - l2));
-    if (norm_fro) *norm_fro = sqrt(red[0]);
+    memcpy(w, wl + off, k * sizeof *w);
+    if (norm2) *norm2 = red[0];
     if (evals) *evals = (uint64_t)red[1];
   }
   if (!e && vecs) {
-    /* columns n-1, n-2, ..., n-k of Z into Vf (n x k row-major), summed over ranks */
-    for (size_t j = 0; j < k; j++) {
-      size_t c = n - 1 - j;
-      if (bc_owner_(c, nb, g->npcol) != g->mycol) continue;
-      const double *zc = Z + bc_local_(c, nb, g->npcol) * (size_t)lld;
-      for (int li = 0; li < mloc; li++) {
-        size_t i = ((size_t)li / (size_t)nb * (size_t)g->nprow + (size_t)g->myrow) * (size_t)nb +
-                   (size_t)li % (size_t)nb;
-        Vf[i * k + j] = zc[li];
-      }
+    /* columns off..off+k-1 of Z into Vf (n x k row-major), summed over ranks */
+    for (size_t c = 0; c < k; c++) {
+      if (bc_owner_(c + off, nb, g->npcol) != g->mycol) continue;
+      const double *zc = Z + bc_local_(c + off, nb, g->npcol) * (size_t)lld;
+      for (int li = 0; li < mloc; li++) Vf[bc_global_(li, nb, g->nprow, g->myrow) * k + c] = zc[li];
     }
     if (MPI_Allreduce(MPI_IN_PLACE, Vf, (int)(n * k), MPI_DOUBLE, MPI_SUM, X->comm) != MPI_SUCCESS)
       e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the eigenvectors failed");
     /* sign convention of subq_kernel_dense_eig: entries sum to >= 0 */
-    for (size_t j = 0; !e && j < k; j++) {
+    for (size_t c = 0; !e && c < k; c++) {
       double sum = 0;
-      for (size_t i = 0; i < n; i++) sum += Vf[i * k + j];
+      for (size_t i = 0; i < n; i++) sum += Vf[i * k + c];
       if (sum < 0)
-        for (size_t i = 0; i < n; i++) Vf[i * k + j] = -Vf[i * k + j];
+        for (size_t i = 0; i < n; i++) Vf[i * k + c] = -Vf[i * k + c];
     }
     if (!e) memcpy(vecs, Vf + X->r0 * k, X->nloc * k * sizeof *vecs);
   }
   subq_free(&K);
   subq_free(&Z);
-  subq_free(&w);
+  subq_free(&wl);
   subq_free(&Vf);
   subq_blacs_grid_destroy(&g);
+  return e;
+}
+
+int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                    size_t k, int nprow, int npcol, int nb, double *lambda,
+                                    double *vecs, double *best_err_fro, double *norm_fro,
+                                    uint64_t *evals) {
+  int e = 0;
+  if (!X || !kernel || !lambda) e = SUBQ_FAIL(SUBQ_ERR_ARG, "X, kernel or lambda is NULL");
+  else if (X->dtype != SUBQ_F64) e = SUBQ_FAIL(SUBQ_ERR_ARG, "points must be float64");
+  else if (subq_kernel_check(kernel)) e = SUBQ_ERR_ARG;
+  else if (k == 0 || k > X->n) e = SUBQ_FAIL(SUBQ_ERR_ARG, "k must be in 1..n = %zu, got %zu", X->n, k);
+  else if (X->n > 46340) e = SUBQ_FAIL(SUBQ_ERR_ARG, "n = %zu too large for the dense ScaLAPACK reference (max 46340)", X->n);
+  SUBQ_CALL(subq_error_agree(X ? X->comm : MPI_COMM_WORLD, e));
+  if (nb <= 0) nb = 64;
+  const size_t n = X->n;
+  double *w = NULL, *V = NULL, norm2 = 0;
+  e = SUBQ_ALLOC(w, k);
+  if (!e && vecs) e = subq_malloc(X->nloc + 1, k * sizeof(double), &V);
+  e = subq_error_agree(X->comm, e);
+  /* the top k: eigenvalues n-k+1..n in ascending order, returned descending */
+  if (!e) e = bc_dense_eig_(X, kernel, 0, (int)(n - k + 1), (int)n, nprow, npcol, nb, w, V,
+                            &norm2, evals);
+  if (!e) {
+    double l2 = 0;
+    for (size_t j = 0; j < k; j++) {
+      lambda[j] = w[k - 1 - j];
+      l2 += lambda[j] * lambda[j];
+    }
+    if (best_err_fro) *best_err_fro = sqrt(fmax(0.0, norm2 - l2));
+    if (norm_fro) *norm_fro = sqrt(norm2);
+    for (size_t i = 0; vecs && i < X->nloc; i++)
+      for (size_t j = 0; j < k; j++) vecs[i * k + j] = V[i * k + (k - 1 - j)];
+  }
+  subq_free(&w);
+  subq_free(&V);
+  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
+}
+
+int subq_laplacian_dense_eigs_scalapack(const subq_dmat_t *X, const subq_kernel_t *kernel,
+                                        size_t k, int nprow, int npcol, int nb,
+                                        double *lambda) {
+  int e = 0;
+  if (!X || !kernel || !lambda) e = SUBQ_FAIL(SUBQ_ERR_ARG, "X, kernel or lambda is NULL");
+  else if (X->dtype != SUBQ_F64) e = SUBQ_FAIL(SUBQ_ERR_ARG, "points must be float64");
+  else if (subq_kernel_check(kernel)) e = SUBQ_ERR_ARG;
+  else if (k == 0 || k >= X->n)
+    e = SUBQ_FAIL(SUBQ_ERR_ARG, "k must be in 1..n-1 = %zu, got %zu", X->n ? X->n - 1 : 0, k);
+  else if (X->n > 46340) e = SUBQ_FAIL(SUBQ_ERR_ARG, "n = %zu too large for the dense ScaLAPACK reference (max 46340)", X->n);
+  SUBQ_CALL(subq_error_agree(X ? X->comm : MPI_COMM_WORLD, e));
+  if (nb <= 0) nb = 64;
+  double *w = NULL;
+  e = SUBQ_ALLOC(w, k + 1);
+  e = subq_error_agree(X->comm, e);
+  /* eigenvalues 1..k+1 of N; the first is 0 (eigenvector D^{1/2} 1) */
+  if (!e) e = bc_dense_eig_(X, kernel, 1, 1, (int)(k + 1), nprow, npcol, nb, w, NULL, NULL, NULL);
+  if (!e) memcpy(lambda, w + 1, k * sizeof *lambda);
+  subq_free(&w);
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
 }

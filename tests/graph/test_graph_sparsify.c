@@ -169,6 +169,20 @@ int main(int argc, char **argv) {
   gt_eigvals(N, n, ev, NULL);
   CHECK_OK(subq_laplacian_dense_eigs(X, &ker, k, lamx));
   for (size_t i = 0; i < k; i++) CHECK_CLOSE(lamx[i], ev[i + 1], 1e-10);
+  /* the ScaLAPACK route (N built block-cyclic, pdsyevr), on several grids and block sizes
+   * that do not divide n */
+  {
+    int npw;
+    MPI_Comm_size(MPI_COMM_WORLD, &npw);
+    const int grids[3][2] = {{0, 0}, {npw, 1}, {1, npw}}, nbs[3] = {64, 7, 16};
+    double *lams = malloc(k * sizeof *lams);
+    for (int gi = 0; gi < 3; gi++) {
+      CHECK_OK(subq_laplacian_dense_eigs_scalapack(X, &ker, k, grids[gi][0], grids[gi][1],
+                                                   nbs[gi], lams));
+      for (size_t i = 0; i < k; i++) CHECK_CLOSE(lams[i], ev[i + 1], 1e-10);
+    }
+    free(lams);
+  }
   if (rank == 0)
     for (size_t i = 0; i < k; i++)
       printf("lambda_%zu(N) = %.5f, sparsifier %.5f (rel. err %.3f)\n", i + 2, ev[i + 1], lam[i],

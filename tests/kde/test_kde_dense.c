@@ -1,4 +1,4 @@
-/* The ScaLAPACK dense reference (kernel matrix built block-cyclic, pdsyevd / pdsyev) and
+/* The ScaLAPACK dense reference (kernel matrix built block-cyclic, pdsyevr) and
  * the sampled-row error estimate, against LAPACK dsyev on the dense matrix formed here by
  * the scalar kernel definition (independent of the dgemm path), on several BLACS grids
  * (for np = 3: 3 x 1 and 1 x 3) and block sizes that do not divide n. */
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
   CHECK_OK(subq_kernel_dense_eig(X, &ker, k, lam2, NULL, NULL, NULL));
   for (size_t j = 0; j < k; j++) CHECK_CLOSE(lam2[j], ev[n - 1 - j], 1e-10);
 
-  /* sampled-row error of the exact top-k eigenvectors (V from pdsyevd above): the exact
+  /* sampled-row error of the exact top-k eigenvectors (V from pdsyevr above): the exact
    * error is sqrt(best2); with r rows the estimate is within 4 standard errors */
   double es = 0, ns = 0, se = 0;
   uint64_t ev_s = 0;
