@@ -163,6 +163,12 @@ CASES = [
      "n = 1e8 keys, d = 64, universal set 1280 (d / eps, eps = 0.05)"),
     ("exact softmax (ring)", "strong", lambda p: softmax_ring(2 ** 20, 64, 64, p), "n = 2^20 tokens, d = dv = 64"),
     ("exact softmax (ring)", "weak", lambda p: softmax_ring(4096 * p, 64, 64, p), "n = 4096 tokens per rank"),
+    ("sparsify: KDE-tree edge sampling (pairs at their bound)", "strong",
+     lambda p: sparsify_sampling(60000, 784, p),
+     "Fashion-MNIST-like n = 60000, d = 784, eps = 0.5, T = 0.5 n ln n / eps^2, m = 8, leaf 32"),
+    ("sparsify: KDE-tree edge sampling (pairs at their bound)", "strong",
+     lambda p: sparsify_sampling(10 ** 7, 784, p),
+     "Fashion-MNIST-like n = 1e7, d = 784, eps = 0.5, T = 0.5 n ln n / eps^2, m = 8, leaf 32"),
 ]
 
 
@@ -639,6 +645,57 @@ def sparsify_check_summary(path):
     return bad, desc
 
 
+SORT_RATE = 1.0e8  # comparisons per second per rank of qsort with a callback (~10 ns each;
+                   # 4.6e7/s measured in thread CPU time on the loaded 2-core dev VM)
+RNG_RATE = 5.0e7   # leaf-race keys per second per rank (a Philox uniform and a log each)
+
+
+def sparsify_sampling(n, d, p, eps=0.5, oversample=0.5, leaf=32, m=8):
+    """Edge sampling of subq_sparsifier_setup (the KDE tree, sampling prototype with m
+    shared samples per node, stratified sources; src/graph/sparsify.c, src/kde/tree.c), with
+    the pairs per level at their data-free bound (sparsify_sample_bound: pairs at depth l =
+    min(batch, internal nodes x distinct sources)), not an expected count.  Compute: per
+    pair at depth l the 2 children's shared samples (m, or all points of a child of at most
+    max(leaf, m)), per leaf pair the leaf's points, 2d + 3 flop per kernel evaluation, and per
+    (sample, leaf point) one exponential key at RNG_RATE, spread evenly over the ranks (the
+    columns are split by ownership; balance assumed);
+    replicated on every rank: the sort of the active samples by (node, source) per level and
+    for the leaf race (s log2 s comparisons each) and the merge of the T edges (T log2 T), at
+    SORT_RATE.  Communication per batch: Allreduce of the sources' rows (8 d nu), one of
+    8 (2 P_l + 1) per level, the leaf race's 12 s and 8 (P_leaf + 1).  PETSc's assembly and
+    SLEPc are not included (their own algorithms)."""
+    T = sparsify_samples(n, eps, oversample)
+    internal, leaves, sizes = tree_shape(n, leaf)
+    D = len(internal)
+    ns = lambda z: z if z <= max(leaf, m) else m
+    mean_child = [sum(c * ns(z) for z, c in sizes[l + 1].items()) / sum(sizes[l + 1].values())
+                  for l in range(D)]
+    leaf_sizes = [(z, c) for lv in sizes for z, c in lv.items() if z <= leaf]
+    mean_leaf = sum(z * c for z, c in leaf_sizes) / sum(c for _, c in leaf_sizes)
+    evals = sort_cmp = keys = comm = 0.0
+    calls = 0
+    byts = 0
+    for bs, nu in sparsify_batches(n, T):
+        nu = min(bs, n) if nu is None else nu
+        comm += allreduce(8 * d * nu, p) + allreduce(DOUBLE_INT * bs, p)
+        byts += 8 * d * nu + DOUBLE_INT * bs
+        pl_leaf = min(bs, leaves * nu)
+        comm += allreduce(8 * (pl_leaf + 1), p)
+        byts += 8 * (pl_leaf + 1)
+        evals += pl_leaf * mean_leaf
+        keys += bs * mean_leaf
+        for l in range(D):
+            pl = min(bs, internal[l] * nu)
+            comm += allreduce(8 * (2 * pl + 1), p)
+            byts += 8 * (2 * pl + 1)
+            evals += pl * 2 * mean_child[l]
+        calls += 3 + D
+        sort_cmp += (D + 1) * bs * math.log2(max(bs, 2))
+    sort_cmp += T * math.log2(T)
+    comp = (evals * (2 * d + 3) / FLOPS + keys / RNG_RATE) / p + sort_cmp / SORT_RATE
+    return comp, comm, {"Allreduce": (calls, byts)}
+
+
 def row_model(row, two_pass_sizes=None):
     """(description, n, d, (messages, bytes_sent[, measured column])) model of a results.csv
     row, or None for other jobs.  The bytes are compared with comm.bytes_sent_max unless a
@@ -689,8 +746,10 @@ def check(paths):
     os.makedirs(OUT, exist_ok=True)
     lines = ["# Measured communication vs the model (per rank, max over ranks)\n",
              "Measured: summary.json \"comm\" (PMPI counters, data class) of each suite row; model: "
-             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts`, `kde_job_counts` and "
-             "`levattn_job_counts` in tools/comm_model.py (docs/comm-model.md).  Bytes: max over ranks, "
+             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts`, `kde_job_counts`, "
+             "`levattn_job_counts` and `sparsify_job_counts` in tools/comm_model.py (docs/comm-model.md; sparsify: "
+             "subq's calls from the source and the tree's reported pairs per level, plus PETSc's and SLEPc's calls "
+             "as measured by the job).  Bytes: max over ranks, "
              "except where the method says total over ranks (levattn with an eps selection: the ranks' "
              "shares of the universal set depend on the data, its size does not).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
              "| run | job | method | n | d | ranks | messages measured | model | bytes sent measured | model | match |",
