@@ -636,6 +636,8 @@ def sparsify_check_summary(path):
     pairs = [int(x) for x in j["tree_pairs_per_level"]]
     if len(pairs) > len(per) or any(a > b for a, b in zip(pairs, per)):
         bad.append(f"pairs per level {pairs} exceed the bound {per}")
+    if pairs and pairs[0] != tree["tree_rows"]:  # every sample starts at the root
+        bad.append(f"pairs at the root {pairs[0]} != distinct sources {tree['tree_rows']}")
     if T >= n and tree["tree_rows"] != sum(nu for _, nu in sparsify_batches(n, T)):
         bad.append(f"distinct sources {tree['tree_rows']} != stratified count")
     if T != int(j["samples"]) or tree["tree_draws"] != T or tree["tree_calls"] != len(sparsify_batches(n, T)):
