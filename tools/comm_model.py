@@ -5,9 +5,11 @@
                                               16384 for the network parameters below ->
                                               results/comm-model/predictions.{md,csv}
   tools/comm_model.py check RESULTS.csv ...   per-rank bytes and messages of levscores,
-                                              polysketch, polarquant-decode, kde and levattn rows of a
-                                              suite run vs the model ->
+                                              polysketch, polarquant-decode, kde, levattn and
+                                              sparsify rows of a suite run vs the model ->
                                               results/comm-model/measured-vs-model.md
+  tools/comm_model.py check-sparsify SUMMARY.json ...   one `subq sparsify` run each (any
+                                              --check-max/--dense-max: per-rank PETSc counts)
 
 Only the Python standard library.  Collective costs: Thakur, Rabenseifner, Gropp, "Optimization
 of collective communication operations in MPICH", IJHPCA 19(1) 2005; Chan et al., "Collective
@@ -161,6 +163,12 @@ CASES = [
      "n = 1e8 keys, d = 64, universal set 1280 (d / eps, eps = 0.05)"),
     ("exact softmax (ring)", "strong", lambda p: softmax_ring(2 ** 20, 64, 64, p), "n = 2^20 tokens, d = dv = 64"),
     ("exact softmax (ring)", "weak", lambda p: softmax_ring(4096 * p, 64, 64, p), "n = 4096 tokens per rank"),
+    ("sparsify: KDE-tree edge sampling (pairs at their bound)", "strong",
+     lambda p: sparsify_sampling(60000, 784, p),
+     "Fashion-MNIST-like n = 60000, d = 784, eps = 0.5, T = 0.5 n ln n / eps^2, m = 8, leaf 32"),
+    ("sparsify: KDE-tree edge sampling (pairs at their bound)", "strong",
+     lambda p: sparsify_sampling(10 ** 7, 784, p),
+     "Fashion-MNIST-like n = 1e7, d = 784, eps = 0.5, T = 0.5 n ln n / eps^2, m = 8, leaf 32"),
 ]
 
 
@@ -438,6 +446,258 @@ def two_pass_sizes_(rows):
     return out
 
 
+# ---- sparsify: KDE-tree edge sampling (src/graph/sparsify.c, src/kde/tree.c) ----------------
+SPARSIFY_BATCH = 8192  # samples per tree call (src/graph/sparsify.c BATCH)
+DOUBLE_INT = 12        # MPI_Type_size(MPI_DOUBLE_INT) in Open MPI (the leaf race's MINLOC)
+
+
+def sparsify_samples(n, eps=0.5, oversample=0.5, edges=0):
+    """T of subq_sparsifier_setup: --edges, else ceil(C n ln n / eps^2) (at least 1)."""
+    if edges:
+        return edges
+    return max(1, math.ceil(oversample * n * math.log(n) / (eps * eps)))
+
+
+def tree_shape(n, leaf=32):
+    """(internal nodes per depth, leaves, {depth: {size: count}}) of the halving tree of
+    subq_kde_tree_create (node [lo, hi) splits at lo + size // 2 while size > leaf)."""
+    level, internal, leaves, sizes = {n: 1}, [], 0, []
+    while level:
+        sizes.append(level)
+        nxt = {}
+        internal.append(sum(c for z, c in level.items() if z > leaf))
+        leaves += sum(c for z, c in level.items() if z <= leaf)
+        for z, c in level.items():
+            if z > leaf:
+                for h in (z // 2, z - z // 2):
+                    nxt[h] = nxt.get(h, 0) + c
+        level = nxt
+    while internal and internal[-1] == 0:
+        internal.pop()
+    return internal, leaves, sizes
+
+
+def sparsify_batches(n, T):
+    """[(samples, distinct sources)] of each tree call: batches of SPARSIFY_BATCH; sources
+    stratified (floor(g n / T)) when T >= n: the distinct count is exact; uniform otherwise:
+    None (it depends on the counter RNG's draws; at most min(samples, n))."""
+    out = []
+    for b0 in range(0, T, SPARSIFY_BATCH):
+        bs = min(SPARSIFY_BATCH, T - b0)
+        nu = (b0 + bs - 1) * n // T - b0 * n // T + 1 if T >= n else None
+        out.append((bs, nu))
+    return out
+
+
+def sparsify_sample_counts(d, p, tree):
+    """(messages, bytes sent) per rank of the sampling (every rank alike: all Allreduces,
+    the tree replicated) from the tree's counts as the job reports them (summary.json
+    tree_*; subq_kde_tree_stats_t): per call an Allreduce of the distinct sources' rows
+    (rows x d doubles), per level reached an Allreduce of 2 P_l + 1 doubles, and the leaf
+    race's Allreduce of s MPI_DOUBLE_INT (MINLOC) and of P_leaf + 1 doubles."""
+    calls, level_calls = tree["tree_calls"], tree["tree_level_calls"]
+    msgs = 3 * calls + level_calls
+    sent = (p > 1) * (8 * d * tree["tree_rows"] + 16 * tree["tree_pairs"] + 8 * level_calls
+                      + DOUBLE_INT * tree["tree_draws"] + 8 * (tree["tree_leaf_pairs"] + calls))
+    return msgs, sent
+
+
+def sparsify_sample_bound(n, d, p, T, leaf=32):
+    """Data-free upper bound (messages, bytes sent) of the sampling per rank: every call
+    reaches every depth that has an internal node; pairs at depth l <= min(samples, internal
+    nodes at l x distinct sources), leaf pairs <= min(samples, leaves x sources); sources
+    exact for stratified T >= n, else <= min(samples, n).  Also returns the per-level pair
+    bound summed over calls (for the comparison with the reported pairs)."""
+    internal, leaves, _ = tree_shape(n, leaf)
+    D = len(internal)
+    msgs = sent = 0
+    per_level = [0] * D
+    for bs, nu in sparsify_batches(n, T):
+        nu = min(bs, n) if nu is None else nu
+        msgs += 3 + D
+        sent += 8 * d * nu + DOUBLE_INT * bs + 8 * (min(bs, leaves * nu) + 1)
+        for l in range(D):
+            pl = min(bs, internal[l] * nu)
+            per_level[l] += pl
+            sent += 8 * (2 * pl + 1)
+    return msgs, (p > 1) * sent, per_level
+
+
+def sparsify_job_counts(n, d, p, tree, petsc_msgs, petsc_sent, bandwidth=0.0, bw_pairs=2000,
+                        check_vectors=0, dense_k=0):
+    """Per-rank (messages, bytes sent) of `subq sparsify` (src/jobs/sparsify.c), data class,
+    max over ranks.  subq's own calls, from the source: load (2 Allreduces of 2 uint64,
+    subq_dmat_load), --bandwidth=0: Allreduce of the 2 bw_pairs x d sampled rows; the
+    sampling (sparsify_sample_counts, from the tree's reported counts); with the exact check
+    (n <= --check-max; check_vectors = R = vectors + k + 1): subq_laplacian_apply's 2 Bcasts
+    per rank block (root q sends its nq x d rows and nq x R vectors), the Allreduce of 2R
+    doubles of the quadratic forms; with the dense reference (n <= --dense-max; dense_k = k):
+    Gatherv of the rows to rank 0 (nloc x d doubles from each rank != 0), Bcast of k doubles;
+    Allreduce of 1 double (peak memory).  PETSc's and SLEPc's own calls (PetscInitialize,
+    the MPIAIJ assembly, MatMult, Krylov-Schur) are their algorithms': the job measures them
+    per rank (petsc_comm_*) and they are added as given: petsc_msgs, petsc_sent are per-rank
+    lists, or maxima (ints) when subq's part is the same on every rank (no check, no dense).
+    Returns None when maxima are given but subq's part differs between ranks."""
+    multi = p > 1
+    smsg, ssent = sparsify_sample_counts(d, p, tree)
+    msgs_q, sent_q = [], []
+    for q in range(p):
+        nq = block(n, p, q)
+        msgs, sent = 2 + smsg + 1, multi * (32 + 8) + ssent
+        if bandwidth == 0:
+            msgs += 1
+            sent += multi * 8 * 2 * bw_pairs * d
+        if check_vectors:
+            msgs += 2 * p + 1
+            sent += multi * (8 * nq * (d + check_vectors) + 16 * check_vectors)
+        if dense_k:
+            msgs += 2
+            sent += multi * (8 * nq * d * (q != 0) + 8 * dense_k * (q == 0))
+        msgs_q.append(msgs)
+        sent_q.append(sent)
+    if isinstance(petsc_msgs, (list, tuple)):
+        return (max(a + int(b) for a, b in zip(msgs_q, petsc_msgs)),
+                max(a + int(b) for a, b in zip(sent_q, petsc_sent)))
+    if len(set(msgs_q)) > 1 or len(set(sent_q)) > 1:
+        return None
+    return msgs_q[0] + int(petsc_msgs), sent_q[0] + int(petsc_sent)
+
+
+def sparsify_params_(get):
+    """(n, d, T, bandwidth, bw_pairs, check R, dense k, leaf) of a sparsify row or summary;
+    get(key, default) reads the option or figure."""
+    n, d = int(get("n", 0)), int(get("d", 0))
+    k, nv = int(get("k", 10)), int(get("vectors", 20))
+    chk = n <= int(get("check-max", 20000))
+    dense = n <= int(get("dense-max", 5000))
+    return (n, d, int(get("samples", 0)), float(get("bandwidth-opt", 0)), int(get("bw-pairs", 2000)),
+            (nv + k + 1) if chk else 0, k if dense else 0, int(get("leaf", 32)))
+
+
+TREE_KEYS = ("tree_calls", "tree_draws", "tree_rows", "tree_level_calls", "tree_pairs",
+             "tree_leaf_pairs")
+
+
+def sparsify_row_(row, par, p):
+    """sparsify rows (shared-sample trees: --estimator exact or sampling) with the tree counts."""
+    if par("estimator", "sampling") == "hbe" or not row.get("tree_calls"):
+        return None
+    def get(key, dflt):
+        if key in ("n", "d", "samples"):
+            return row[key]
+        if key == "bandwidth-opt":
+            return par("bandwidth", dflt)
+        return par(key, dflt)
+    n, d, T, bw, bwp, R, K, leaf = sparsify_params_(get)
+    tree = {k: int(float(row[k])) for k in TREE_KEYS}
+    counts = sparsify_job_counts(n, d, p, tree, int(float(row["petsc_comm_messages_max"])),
+                                 int(float(row["petsc_comm_bytes_sent_max"])), bw, bwp, R, K)
+    if counts is None:
+        return None
+    sm, ss = sparsify_sample_counts(d, p, tree)
+    bm, bb, _ = sparsify_sample_bound(n, d, p, T, leaf)
+    extra = dict(sample=(int(float(row["sample_comm_messages_max"])),
+                         int(float(row["sample_comm_bytes_sent_max"]))),
+                 sample_model=(sm, ss), sample_bound=(bm, bb))
+    return f"T={T} eps={par('eps', '0.5')}", n, d, counts + ("comm.bytes_sent_max", extra)
+
+
+def sparsify_check_summary(path):
+    """Check one `subq sparsify` summary.json (any options but HBE): whole-job messages and
+    bytes (max over ranks) = the model with the per-rank PETSc counts; the sampling phase =
+    sparsify_sample_counts exactly and <= sparsify_sample_bound; the reported pairs per level
+    <= their bound; the distinct sources = the stratified count when T >= n.  Returns a list
+    of failure messages (empty: all hold) and a one-line description."""
+    import json
+    j = json.load(open(path))
+    opts = j.get("options", {})
+    def get(key, dflt):
+        if key in ("n", "d", "samples"):
+            return j[key]
+        if key == "bandwidth-opt":
+            return opts.get("bandwidth", dflt)
+        return opts.get(key, dflt)
+    p = int(j["ranks"])
+    n, d, T, bw, bwp, R, K, leaf = sparsify_params_(get)
+    tree = {k: int(j[k]) for k in TREE_KEYS}
+    bad = []
+    want = sparsify_job_counts(n, d, p, tree, j["petsc_comm_messages"], j["petsc_comm_bytes_sent"],
+                               bw, bwp, R, K)
+    got = (j["comm"]["messages_max"], j["comm"]["bytes_sent_max"])
+    if got != want:
+        bad.append(f"job: measured {got} != model {want}")
+    sm = sparsify_sample_counts(d, p, tree)
+    sg = (j["sample_comm_messages_max"], j["sample_comm_bytes_sent_max"])
+    if sg != sm:
+        bad.append(f"sampling: measured {sg} != model {sm}")
+    bm, bb, per = sparsify_sample_bound(n, d, p, T, leaf)
+    if not (sg[0] <= bm and sg[1] <= bb):
+        bad.append(f"sampling: measured {sg} exceeds the bound {(bm, bb)}")
+    pairs = [int(x) for x in j["tree_pairs_per_level"]]
+    if len(pairs) > len(per) or any(a > b for a, b in zip(pairs, per)):
+        bad.append(f"pairs per level {pairs} exceed the bound {per}")
+    if pairs and pairs[0] != tree["tree_rows"]:  # every sample starts at the root
+        bad.append(f"pairs at the root {pairs[0]} != distinct sources {tree['tree_rows']}")
+    if T >= n and tree["tree_rows"] != sum(nu for _, nu in sparsify_batches(n, T)):
+        bad.append(f"distinct sources {tree['tree_rows']} != stratified count")
+    if T != int(j["samples"]) or tree["tree_draws"] != T or tree["tree_calls"] != len(sparsify_batches(n, T)):
+        bad.append(f"draws {tree['tree_draws']} / calls {tree['tree_calls']} do not match T = {T}")
+    desc = (f"{path}: np={p} n={n} d={d} T={T} messages {got[0]} bytes {got[1]}; sampling {sg} "
+            f"(bound {bm}, {bb}); pairs {sum(pairs)} (bound {sum(per)})")
+    return bad, desc
+
+
+SORT_RATE = 1.0e8  # comparisons per second per rank of qsort with a callback (~10 ns each;
+                   # 4.6e7/s measured in thread CPU time on the loaded 2-core dev VM)
+RNG_RATE = 5.0e7   # leaf-race keys per second per rank (a Philox uniform and a log each)
+
+
+def sparsify_sampling(n, d, p, eps=0.5, oversample=0.5, leaf=32, m=8):
+    """Edge sampling of subq_sparsifier_setup (the KDE tree, sampling prototype with m
+    shared samples per node, stratified sources; src/graph/sparsify.c, src/kde/tree.c), with
+    the pairs per level at their data-free bound (sparsify_sample_bound: pairs at depth l =
+    min(batch, internal nodes x distinct sources)), not an expected count.  Compute: per
+    pair at depth l the 2 children's shared samples (m, or all points of a child of at most
+    max(leaf, m)), per leaf pair the leaf's points, 2d + 3 flop per kernel evaluation, and per
+    (sample, leaf point) one exponential key at RNG_RATE, spread evenly over the ranks (the
+    columns are split by ownership; balance assumed);
+    replicated on every rank: the sort of the active samples by (node, source) per level and
+    for the leaf race (s log2 s comparisons each) and the merge of the T edges (T log2 T), at
+    SORT_RATE.  Communication per batch: Allreduce of the sources' rows (8 d nu), one of
+    8 (2 P_l + 1) per level, the leaf race's 12 s and 8 (P_leaf + 1).  PETSc's assembly and
+    SLEPc are not included (their own algorithms)."""
+    T = sparsify_samples(n, eps, oversample)
+    internal, leaves, sizes = tree_shape(n, leaf)
+    D = len(internal)
+    ns = lambda z: z if z <= max(leaf, m) else m
+    mean_child = [sum(c * ns(z) for z, c in sizes[l + 1].items()) / sum(sizes[l + 1].values())
+                  for l in range(D)]
+    leaf_sizes = [(z, c) for lv in sizes for z, c in lv.items() if z <= leaf]
+    mean_leaf = sum(z * c for z, c in leaf_sizes) / sum(c for _, c in leaf_sizes)
+    evals = sort_cmp = keys = comm = 0.0
+    calls = 0
+    byts = 0
+    for bs, nu in sparsify_batches(n, T):
+        nu = min(bs, n) if nu is None else nu
+        comm += allreduce(8 * d * nu, p) + allreduce(DOUBLE_INT * bs, p)
+        byts += 8 * d * nu + DOUBLE_INT * bs
+        pl_leaf = min(bs, leaves * nu)
+        comm += allreduce(8 * (pl_leaf + 1), p)
+        byts += 8 * (pl_leaf + 1)
+        evals += pl_leaf * mean_leaf
+        keys += bs * mean_leaf
+        for l in range(D):
+            pl = min(bs, internal[l] * nu)
+            comm += allreduce(8 * (2 * pl + 1), p)
+            byts += 8 * (2 * pl + 1)
+            evals += pl * 2 * mean_child[l]
+        calls += 3 + D
+        sort_cmp += (D + 1) * bs * math.log2(max(bs, 2))
+    sort_cmp += T * math.log2(T)
+    comp = (evals * (2 * d + 3) / FLOPS + keys / RNG_RATE) / p + sort_cmp / SORT_RATE
+    return comp, comm, {"Allreduce": (calls, byts)}
+
+
 def row_model(row, two_pass_sizes=None):
     """(description, n, d, (messages, bytes_sent[, measured column])) model of a results.csv
     row, or None for other jobs.  The bytes are compared with comm.bytes_sent_max unless a
@@ -447,6 +707,8 @@ def row_model(row, two_pass_sizes=None):
         return v if v not in (None, "") else default
 
     p = int(row["ranks"])
+    if row["job"] == "sparsify":
+        return sparsify_row_(row, par, p)
     if row["job"] == "levattn":
         return levattn_row_(row, par, p, two_pass_sizes or {})
     if row["job"] == "polarquant-decode":
@@ -486,13 +748,16 @@ def check(paths):
     os.makedirs(OUT, exist_ok=True)
     lines = ["# Measured communication vs the model (per rank, max over ranks)\n",
              "Measured: summary.json \"comm\" (PMPI counters, data class) of each suite row; model: "
-             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts`, `kde_job_counts` and "
-             "`levattn_job_counts` in tools/comm_model.py (docs/comm-model.md).  Bytes: max over ranks, "
+             "`lev_job_counts`, `polysketch_job_counts`, `polarquant_decode_job_counts`, `kde_job_counts`, "
+             "`levattn_job_counts` and `sparsify_job_counts` in tools/comm_model.py (docs/comm-model.md; sparsify: "
+             "subq's calls from the source and the tree's reported pairs per level, plus PETSc's and SLEPc's calls "
+             "as measured by the job).  Bytes: max over ranks, "
              "except where the method says total over ranks (levattn with an eps selection: the ranks' "
              "shares of the universal set depend on the data, its size does not).  Made by `tools/comm_model.py check " + " ".join(paths) + "`.\n",
              "| run | job | method | n | d | ranks | messages measured | model | bytes sent measured | model | match |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     bad = 0
+    phases = []
     tables = [(path, list(csv.DictReader(open(path)))) for path in paths]
     sizes = two_pass_sizes_([r for _, rows in tables for r in rows])
     for path, rows in tables:
@@ -508,9 +773,25 @@ def check(paths):
             p = int(row["ranks"])
             mm, ms = int(row["comm.messages_max"]), int(row[col])
             ok = (mm, ms) == (msgs, sent)
+            if len(counts) > 3:  # sparsify: the sampling phase exactly and within its bound
+                x = counts[3]
+                sok = x["sample"] == x["sample_model"] and all(a <= b for a, b in zip(x["sample"], x["sample_bound"]))
+                ok &= sok
+                phases.append(f"| {os.path.basename(os.path.dirname(os.path.dirname(path)))} | {method} | {n} | {p} | "
+                              f"{x['sample'][0]} | {x['sample_model'][0]} | {x['sample_bound'][0]} | "
+                              f"{x['sample'][1]} | {x['sample_model'][1]} | {x['sample_bound'][1]} | "
+                              f"{'yes' if sok else 'NO'} |")
             bad += not ok
             lines.append(f"| {os.path.basename(os.path.dirname(os.path.dirname(path)))} | {row['job']} | {method} | {n} | {d} | {p} | "
                          f"{mm} | {msgs} | {ms} | {sent} | {'yes' if ok else 'NO'} |")
+    if phases:
+        lines += ["", "sparsify, the sampling phase alone (summary.json sample_comm_*: the KDE tree's "
+                  "Allreduces, max over ranks) against `sparsify_sample_counts` (from the reported pairs per "
+                  "level) and the data-free bound `sparsify_sample_bound` (pairs <= min(draws, nodes x "
+                  "sources)); the whole-job rows above add PETSc's and SLEPc's measured calls "
+                  "(petsc_comm_*_max) to subq's own:", "",
+                  "| run | method | n | ranks | messages measured | model | bound | bytes sent measured | model | bound | match, <= bound |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"] + phases
     with open(os.path.join(OUT, "measured-vs-model.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -522,6 +803,13 @@ if __name__ == "__main__":
         predict()
     elif len(sys.argv) >= 3 and sys.argv[1] == "check":
         sys.exit(check(sys.argv[2:]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "check-sparsify":
+        nbad = 0
+        for f in sys.argv[2:]:
+            fails, line = sparsify_check_summary(f)
+            print(("FAIL " if fails else "ok ") + line + "".join("\n  " + x for x in fails))
+            nbad += bool(fails)
+        sys.exit(1 if nbad else 0)
     else:
         print(__doc__)
         sys.exit(2)

@@ -94,6 +94,14 @@ typedef struct {
   uint64_t sample_evals; /* kernel evaluations: neighbour sampling through the KDE tree */
   double time_s;         /* wall seconds of setup (max over ranks) */
   double assemble_s;     /* wall seconds of the PETSc assembly */
+  /* Communication (include/subq/comm.h, data class, this rank; docs/comm-model.md): */
+  subq_kde_tree_stats_t tree; /* the sampling tree's pairs per level etc. (replicated) */
+  uint64_t sample_messages, sample_bytes_sent; /* MPI calls and bytes sent while sampling
+                          * (oracle and tree set-up, all batches; merge has none) */
+  uint64_t petsc_messages, petsc_bytes_sent;   /* MPI calls and bytes sent inside PETSc and
+                          * SLEPc by this sparsifier so far: assembly, subq_sparsifier_apply,
+                          * subq_sparsifier_normalized_eigs, subq_sparsifier_save (their own
+                          * algorithms: scatter set-up, Krylov-Schur; measured, not modelled) */
 } subq_sparsifier_stats_t;
 
 /* Create a sparsifier over comm (not duplicated; must be congruent with the points'

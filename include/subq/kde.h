@@ -239,6 +239,30 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *tree, size_t s, const s
                                         uint64_t seed, size_t *nbr, double *prob, double *kval,
                                         double *deg, uint64_t *evals);
 
+/* The counts that fix a shared-sample (exact or sampling) tree's communication, summed
+ * over its sampling calls (tools/comm_model.py sparsify_job_counts; docs/comm-model.md).
+ * Each call of s samples makes, over the tree's communicator: one Allreduce of rows_c x d
+ * doubles (the distinct sources' rows, subq_kde_gather_rows), one Allreduce of 2 P_l + 1
+ * doubles per level l that has a sample at an internal node (P_l distinct (node, source)
+ * pairs; HBE trees: one subq_kde_query_multi_ per level instead), and in the leaf race an
+ * Allreduce of s MPI_DOUBLE_INT and one of P_leaf + 1 doubles.  Pairs depend on the
+ * draws (the data): P_l <= min(draws_l, nodes at level l x rows_c). */
+#define SUBQ_KDE_TREE_MAX_LEVELS 64
+typedef struct {
+  uint64_t calls;                                 /* sampling calls */
+  uint64_t draws;                                 /* samples drawn (sum of s) */
+  uint64_t rows;                                  /* distinct sources gathered, summed */
+  size_t levels;                                  /* internal levels reached (<= 64) */
+  uint64_t level_calls[SUBQ_KDE_TREE_MAX_LEVELS]; /* calls that reached level l */
+  uint64_t level_draws[SUBQ_KDE_TREE_MAX_LEVELS]; /* samples at internal nodes at level l */
+  uint64_t level_pairs[SUBQ_KDE_TREE_MAX_LEVELS]; /* distinct (node, source) pairs at l */
+  uint64_t leaf_pairs;                            /* distinct (leaf, source) pairs */
+} subq_kde_tree_stats_t;
+
+/* Not collective (identical on every rank): the counts above since the tree was created.
+ * Errors: SUBQ_ERR_ARG (tree or st NULL). */
+int subq_kde_tree_stats(const subq_kde_tree_t *tree, subq_kde_tree_stats_t *st);
+
 /* Collective: weighted edge sampling (BIKSZ): i ~ degree (subq_kde_sample_vertices with
  * the tree's root oracle degrees deg, length n, replicated, computed by the caller with
  * subq_kde_query_points(.., 1, ..)), then j ~ k(x_i, .) by the tree.  P(i, j) ~ w_ij

@@ -5,6 +5,7 @@
 
 #include <petscmat.h>
 
+#include "subq/comm.h"
 #include "subq/core.h"
 #include "subq/graph.h"
 
@@ -28,6 +29,7 @@ struct subq_sparsifier {
   subq_sparsifier_stats_t st;
   Mat L;         /* MPIAIJ; NULL before setup */
   int ready;
+  subq_comm_count_t *petsc; /* this rank's MPI calls inside PETSc/SLEPc (const methods add) */
 };
 
 /* Convert a PETSc error code to a subq error (message with PETSc's text and the failing
@@ -59,6 +61,11 @@ int subq_graph_edge_weights_(const subq_dmat_t *X, const subq_kernel_t *kernel, 
 
 /* The SUBQ_ERR_NUMERIC of a sampled edge (i, j) of kernel value 0. */
 int subq_graph_zero_edge_(size_t i, size_t j, const subq_kernel_t *kernel);
+
+/* Count this rank's data-class MPI calls between begin (a snapshot into *s0) and end
+ * into sp->petsc: bracket calls into PETSc/SLEPc whose communication is theirs. */
+void subq_sparsifier_petsc_begin_(subq_comm_counters_t *s0);
+void subq_sparsifier_petsc_end_(const subq_sparsifier_t *sp, const subq_comm_counters_t *s0);
 
 /* Assemble sp->L from the edge list (collective). */
 int subq_sparsifier_assemble_(subq_sparsifier_t *sp);

@@ -14,6 +14,11 @@ int subq_sparsifier_create(MPI_Comm comm, subq_sparsifier_t **out) {
   SUBQ_CHECK(comm != MPI_COMM_NULL, SUBQ_ERR_ARG, "communicator is MPI_COMM_NULL");
   subq_sparsifier_t *sp = NULL;
   SUBQ_CALL(SUBQ_ZALLOC(sp, 1));
+  int e = SUBQ_ZALLOC(sp->petsc, 1);
+  if (e) {
+    subq_free(&sp);
+    return subq_error_trace(e, __FILE__, __LINE__, __func__);
+  }
   sp->comm = comm;
   sp->eps = 0.5;
   sp->oversample = 0.5;
@@ -31,6 +36,7 @@ void subq_sparsifier_destroy(subq_sparsifier_t **psp) {
   if (sp->L) (void)MatDestroy(&sp->L);
   subq_free(&sp->edges);
   subq_free(&sp->w);
+  subq_free(&sp->petsc);
   subq_free(psp);
 }
 
@@ -179,6 +185,7 @@ static int sample_(subq_sparsifier_t *sp, size_t T, edge_t *E) {
     }
     subq_progress("sparsify", (double)(b0 + bs), (double)T, t0);
   }
+  if (!e) e = subq_kde_tree_stats(tree, &sp->st.tree);
   subq_kde_tree_destroy(&tree);
   subq_kde_destroy(&o);
   subq_free(&src), subq_free(&nbr), subq_free(&q), subq_free(&kv), subq_free(&deg);
@@ -198,7 +205,12 @@ int subq_sparsifier_setup(subq_sparsifier_t *sp, const subq_dmat_t *X,
            (cmp != MPI_IDENT && cmp != MPI_CONGRUENT))
     e = SUBQ_FAIL(SUBQ_ERR_ARG, "the points' communicator differs from the sparsifier's");
   else if (subq_kernel_check(kernel)) e = SUBQ_ERR_ARG;
-  if (!e) e = subq_petsc_init();
+  if (!e) { /* PetscInitialize's own calls (first use in the process) count as PETSc's */
+    subq_comm_counters_t s0;
+    subq_sparsifier_petsc_begin_(&s0);
+    e = subq_petsc_init();
+    subq_sparsifier_petsc_end_(sp, &s0);
+  }
   SUBQ_CALL(subq_error_agree(sp->comm, e));
   double t0 = subq_wtime();
   sp->X = X;
@@ -216,7 +228,14 @@ int subq_sparsifier_setup(subq_sparsifier_t *sp, const subq_dmat_t *X,
   edge_t *E = NULL;
   e = subq_malloc(T, sizeof *E, &E);
   SUBQ_CALL(subq_error_agree(sp->comm, e));
+  subq_comm_counters_t c0, c1, cd;
+  subq_comm_snapshot(&c0);
   e = sample_(sp, T, E);
+  subq_comm_snapshot(&c1);
+  subq_comm_diff(&c0, &c1, &cd);
+  const subq_comm_count_t ct = subq_comm_total(&cd, SUBQ_COMM_DATA);
+  sp->st.sample_messages = ct.calls;
+  sp->st.sample_bytes_sent = ct.bytes_sent;
   if (!e) e = merge_(sp, E, T);
   subq_free(&E);
   e = subq_error_agree(sp->comm, e);
@@ -275,10 +294,26 @@ static PetscErrorCode assemble_petsc_(subq_sparsifier_t *sp) {
   PetscFunctionReturn(0);
 }
 
+void subq_sparsifier_petsc_begin_(subq_comm_counters_t *s0) { subq_comm_snapshot(s0); }
+
+void subq_sparsifier_petsc_end_(const subq_sparsifier_t *sp, const subq_comm_counters_t *s0) {
+  subq_comm_counters_t s1, d;
+  subq_comm_snapshot(&s1);
+  subq_comm_diff(s0, &s1, &d);
+  const subq_comm_count_t t = subq_comm_total(&d, SUBQ_COMM_DATA);
+  sp->petsc->calls += t.calls;
+  sp->petsc->bytes_sent += t.bytes_sent;
+  sp->petsc->bytes_recv += t.bytes_recv;
+}
+
 int subq_sparsifier_assemble_(subq_sparsifier_t *sp) {
   SUBQ_CHECK(sp->X->n <= (size_t)PETSC_MAX_INT, SUBQ_ERR_UNSUPPORTED,
              "n = %zu exceeds PETSc's 32-bit indices", sp->X->n);
-  SUBQ_PETSC(assemble_petsc_(sp));
+  subq_comm_counters_t s0;
+  subq_sparsifier_petsc_begin_(&s0);
+  PetscErrorCode ierr = assemble_petsc_(sp);
+  subq_sparsifier_petsc_end_(sp, &s0);
+  SUBQ_PETSC(ierr);
   return SUBQ_OK;
 }
 
@@ -302,6 +337,8 @@ int subq_sparsifier_edges(const subq_sparsifier_t *sp, size_t *m, const size_t *
 int subq_sparsifier_stats(const subq_sparsifier_t *sp, subq_sparsifier_stats_t *st) {
   SUBQ_CHECK(sp && sp->ready && st, SUBQ_ERR_ARG, "sparsifier is not set up or st is NULL");
   *st = sp->st;
+  st->petsc_messages = sp->petsc->calls;
+  st->petsc_bytes_sent = sp->petsc->bytes_sent;
   return SUBQ_OK;
 }
 
@@ -336,20 +373,28 @@ static PetscErrorCode apply_(const subq_sparsifier_t *sp, size_t r, const double
 int subq_sparsifier_apply(const subq_sparsifier_t *sp, size_t r, const double *V, double *Y) {
   SUBQ_CHECK(sp && sp->ready, SUBQ_ERR_ARG, "sparsifier is not set up");
   SUBQ_CHECK(sp->X->nloc == 0 || (V && Y), SUBQ_ERR_ARG, "V or Y is NULL");
-  SUBQ_PETSC(apply_(sp, r, V, Y));
+  subq_comm_counters_t s0;
+  subq_sparsifier_petsc_begin_(&s0);
+  PetscErrorCode ierr = apply_(sp, r, V, Y);
+  subq_sparsifier_petsc_end_(sp, &s0);
+  SUBQ_PETSC(ierr);
   return SUBQ_OK;
 }
 
 int subq_sparsifier_save(const subq_sparsifier_t *sp, const char *path) {
   SUBQ_CHECK(sp && sp->ready && path, SUBQ_ERR_ARG, "sparsifier is not set up or path is NULL");
   PetscViewer v = NULL;
+  subq_comm_counters_t s0;
+  subq_sparsifier_petsc_begin_(&s0);
   PetscErrorCode ierr = PetscViewerBinaryOpen(sp->comm, path, FILE_MODE_WRITE, &v);
   if (ierr) {
+    subq_sparsifier_petsc_end_(sp, &s0);
     subq_petsc_error_(ierr, __FILE__, __LINE__, __func__, "PetscViewerBinaryOpen");
     return SUBQ_FAIL(SUBQ_ERR_IO, "cannot open '%s' for writing the PETSc matrix", path);
   }
   ierr = MatView(sp->L, v);
   PetscErrorCode ierr2 = PetscViewerDestroy(&v);
+  subq_sparsifier_petsc_end_(sp, &s0);
   SUBQ_PETSC(ierr);
   SUBQ_PETSC(ierr2);
   return SUBQ_OK;

@@ -76,7 +76,11 @@ int subq_sparsifier_normalized_eigs(const subq_sparsifier_t *sp, size_t k, int l
   SUBQ_CHECK(k >= 1 && k + 1 < sp->X->n, SUBQ_ERR_ARG,
              "number of eigenvalues k must be in 1..n-2 = %zu, got %zu", sp->X->n - 2, k);
   PetscInt bad = 0, nconv = 0;
-  SUBQ_PETSC(eigs_(sp, k, largest, lambda, vecs, iters, &bad, &nconv));
+  subq_comm_counters_t s0;
+  subq_sparsifier_petsc_begin_(&s0);
+  PetscErrorCode ierr = eigs_(sp, k, largest, lambda, vecs, iters, &bad, &nconv);
+  subq_sparsifier_petsc_end_(sp, &s0);
+  SUBQ_PETSC(ierr);
   SUBQ_CHECK(bad == 0, SUBQ_ERR_NUMERIC,
              "vertex %ld is isolated in the sparsifier (no sampled edge): increase the samples",
              (long)bad - 1);

@@ -21,6 +21,63 @@ static const subq_opt_spec_t opts_[] = {
     {"save", SUBQ_OPT_FLAG, "0", "", "save L~ in PETSc binary format as laplacian.petsc", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
+/* Collective: the counts that fix the job's communication (docs/comm-model.md,
+ * tools/comm_model.py sparsify_job_counts) into the summary on rank 0.  The tree's pairs per
+ * level are replicated; the sampling's and PETSc/SLEPc's MPI calls and bytes sent are per
+ * rank (gathered in a control section: the bookkeeping is not the algorithm's traffic). */
+static int report_comm_(subq_job_ctx_t *ctx, const subq_sparsifier_t *sp) {
+  subq_sparsifier_stats_t st;
+  SUBQ_CALL(subq_sparsifier_stats(sp, &st));
+  uint64_t mine[4] = {st.sample_messages, st.sample_bytes_sent, st.petsc_messages,
+                      st.petsc_bytes_sent};
+  uint64_t *all = NULL;
+  double *col = NULL;
+  const size_t p = (size_t)ctx->size;
+  int e = 0;
+  if (ctx->rank == 0) e = SUBQ_ALLOC(all, 4 * p);
+  if (!e && ctx->rank == 0) e = SUBQ_ALLOC(col, p + SUBQ_KDE_TREE_MAX_LEVELS);
+  e = subq_error_agree(ctx->comm, e);
+  if (!e) {
+    subq_comm_control_begin();
+    if (MPI_Gather(mine, 4, MPI_UINT64_T, all, 4, MPI_UINT64_T, 0, ctx->comm) != MPI_SUCCESS)
+      e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Gather of the communication counts failed");
+    subq_comm_control_end();
+  }
+  if (!e && ctx->rank == 0) {
+    subq_json_t *j = ctx->summary;
+    const subq_kde_tree_stats_t *t = &st.tree;
+    uint64_t lc = 0, lp = 0, mx[4] = {0, 0, 0, 0};
+    for (size_t l = 0; l < t->levels; l++) lc += t->level_calls[l], lp += t->level_pairs[l];
+    for (size_t r = 0; r < p; r++)
+      for (int k = 0; k < 4; k++) mx[k] = all[4 * r + k] > mx[k] ? all[4 * r + k] : mx[k];
+    e = subq_json_int(j, "tree_calls", (long long)t->calls);
+    if (!e) e = subq_json_int(j, "tree_draws", (long long)t->draws);
+    if (!e) e = subq_json_int(j, "tree_rows", (long long)t->rows);
+    if (!e) e = subq_json_int(j, "tree_levels", (long long)t->levels);
+    if (!e) e = subq_json_int(j, "tree_level_calls", (long long)lc);
+    if (!e) e = subq_json_int(j, "tree_pairs", (long long)lp);
+    if (!e) e = subq_json_int(j, "tree_leaf_pairs", (long long)t->leaf_pairs);
+    const uint64_t *arr[3] = {t->level_calls, t->level_draws, t->level_pairs};
+    const char *names[3] = {"tree_calls_per_level", "tree_draws_per_level", "tree_pairs_per_level"};
+    for (int a = 0; !e && a < 3; a++) {
+      for (size_t l = 0; l < t->levels; l++) col[l] = (double)arr[a][l];
+      e = subq_json_num_array(j, names[a], col, t->levels);
+    }
+    if (!e) e = subq_json_int(j, "sample_comm_messages_max", (long long)mx[0]);
+    if (!e) e = subq_json_int(j, "sample_comm_bytes_sent_max", (long long)mx[1]);
+    if (!e) e = subq_json_int(j, "petsc_comm_messages_max", (long long)mx[2]);
+    if (!e) e = subq_json_int(j, "petsc_comm_bytes_sent_max", (long long)mx[3]);
+    const char *pn[2] = {"petsc_comm_messages", "petsc_comm_bytes_sent"};
+    for (int k = 0; !e && k < 2; k++) {
+      for (size_t r = 0; r < p; r++) col[r] = (double)all[4 * r + 2 + (size_t)k];
+      e = subq_json_num_array(j, pn[k], col, p);
+    }
+  }
+  subq_free(&all);
+  subq_free(&col);
+  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
+}
+
 static int run_(subq_job_ctx_t *ctx) {
   subq_kde_job_data_t a;
   subq_dmat_t *X = NULL;
@@ -101,6 +158,7 @@ static int run_(subq_job_ctx_t *ctx) {
   }
   e = subq_error_agree(ctx->comm, e);
   double mem = subq_kde_job_peak_mem(ctx->comm);
+  if (!e) e = subq_error_agree(ctx->comm, report_comm_(ctx, sp));
   if (!e && ctx->rank == 0) {
     subq_json_t *j = ctx->summary;
     e = subq_kde_job_report_common(ctx, &a, X, "sparsify");

@@ -48,6 +48,7 @@ struct subq_kde_tree {
   node_t *nodes;
   size_t nnodes, cap, depth;
   uint64_t count; /* samples drawn so far (numbering) */
+  subq_kde_tree_stats_t st;
 };
 
 static int cmp_size_(const void *a, const void *b) {
@@ -323,6 +324,7 @@ static int leaf_race_(subq_kde_tree_t *T, work_t *w, size_t s, const size_t *src
     mk[t].j = -1;
   }
   const size_t P = pairs_(w, s, act, cur, src);
+  T->st.leaf_pairs += P;
   double *part = w->part, ev = 0;
   memset(part, 0, (P + 1) * sizeof *part);
   int e = 0;
@@ -480,6 +482,11 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
     for (size_t t = 0; t < s; t++) w.row[t] = lower_(usrc, nu, src[t]);
   }
   if (!e) e = subq_kde_gather_rows(X, nu, usrc, Ys);
+  if (!e) {
+    T->st.calls++;
+    T->st.draws += s;
+    T->st.rows += nu;
+  }
   if (!e) subq_kde_norms2_(nu, d, Ys, yn);
   for (size_t t = 0; t < s; t++) q[t] = 1;
   const uint64_t first = T->count;
@@ -488,8 +495,14 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
     for (size_t t = 0; t < s; t++)
       if (T->nodes[cur[t]].left >= 0) act[na++] = t;
     if (na == 0) break;
+    if (level < SUBQ_KDE_TREE_MAX_LEVELS) { /* halving: depth < 64 */
+      T->st.level_calls[level]++;
+      T->st.level_draws[level] += na;
+      if (level >= T->st.levels) T->st.levels = level + 1;
+    }
     if (T->shared) {
       const size_t P = pairs_(&w, na, act, cur, src);
+      if (level < SUBQ_KDE_TREE_MAX_LEVELS) T->st.level_pairs[level] += P;
       e = shared_level_(T, &w, P, Ys, yn, pest, &ev);
       for (size_t a = 0; !e && a < na; a++)
         for (int c = 0; c < 2; c++) est[2 * a + c] = pest[2 * w.pair_of[act[a]] + (size_t)c];
@@ -532,6 +545,12 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
   subq_free(&w.K);
   if (e) return subq_error_trace(e, __FILE__, __LINE__, __func__);
   if (evals) *evals = ev;
+  return SUBQ_OK;
+}
+
+int subq_kde_tree_stats(const subq_kde_tree_t *T, subq_kde_tree_stats_t *st) {
+  SUBQ_CHECK(T != NULL && st != NULL, SUBQ_ERR_ARG, "tree or stats pointer is NULL");
+  *st = T->st;
   return SUBQ_OK;
 }
 
