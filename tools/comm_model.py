@@ -524,15 +524,19 @@ def sparsify_sample_bound(n, d, p, T, leaf=32):
 
 
 def sparsify_job_counts(n, d, p, tree, petsc_msgs, petsc_sent, bandwidth=0.0, bw_pairs=2000,
-                        check_vectors=0, dense_k=0):
+                        check_vectors=0, dense_k=0, dense_given=None):
     """Per-rank (messages, bytes sent) of `subq sparsify` (src/jobs/sparsify.c), data class,
     max over ranks.  subq's own calls, from the source: load (2 Allreduces of 2 uint64,
     subq_dmat_load), --bandwidth=0: Allreduce of the 2 bw_pairs x d sampled rows; the
     sampling (sparsify_sample_counts, from the tree's reported counts); with the exact check
     (n <= --check-max; check_vectors = R = vectors + k + 1): subq_laplacian_apply's 2 Bcasts
     per rank block (root q sends its nq x d rows and nq x R vectors), the Allreduce of 2R
-    doubles of the quadratic forms; with the dense reference (n <= --dense-max; dense_k = k):
-    Gatherv of the rows to rank 0 (nloc x d doubles from each rank != 0), Bcast of k doubles;
+    doubles of the quadratic forms; with the dense LAPACK reference (--dense=lapack, n <=
+    --dense-max; dense_k = k): Gatherv of the rows to rank 0 (nloc x d doubles from each rank
+    != 0), Bcast of k doubles; with the dense ScaLAPACK reference (the default) the job
+    measures its calls per rank (dense_comm_*: the block-cyclic build and BLACS inside
+    pdsyevr, a library's algorithm like PETSc's) and dense_given = (messages, bytes) per-rank
+    lists are added as given;
     Allreduce of 1 double (peak memory).  PETSc's and SLEPc's own calls (PetscInitialize,
     the MPIAIJ assembly, MatMult, Krylov-Schur) are their algorithms': the job measures them
     per rank (petsc_comm_*) and they are added as given: petsc_msgs, petsc_sent are per-rank
@@ -550,7 +554,10 @@ def sparsify_job_counts(n, d, p, tree, petsc_msgs, petsc_sent, bandwidth=0.0, bw
         if check_vectors:
             msgs += 2 * p + 1
             sent += multi * (8 * nq * (d + check_vectors) + 16 * check_vectors)
-        if dense_k:
+        if dense_given is not None:
+            msgs += int(dense_given[0][q])
+            sent += int(dense_given[1][q])
+        elif dense_k:
             msgs += 2
             sent += multi * (8 * nq * d * (q != 0) + 8 * dense_k * (q == 0))
         msgs_q.append(msgs)
@@ -589,6 +596,8 @@ def sparsify_row_(row, par, p):
             return par("bandwidth", dflt)
         return par(key, dflt)
     n, d, T, bw, bwp, R, K, leaf = sparsify_params_(get)
+    if K and par("dense", "scalapack") == "scalapack":
+        return None  # the ScaLAPACK reference's per-rank counts are only in summary.json
     tree = {k: int(float(row[k])) for k in TREE_KEYS}
     counts = sparsify_job_counts(n, d, p, tree, int(float(row["petsc_comm_messages_max"])),
                                  int(float(row["petsc_comm_bytes_sent_max"])), bw, bwp, R, K)
@@ -621,8 +630,11 @@ def sparsify_check_summary(path):
     n, d, T, bw, bwp, R, K, leaf = sparsify_params_(get)
     tree = {k: int(j[k]) for k in TREE_KEYS}
     bad = []
+    dense_given = None
+    if j.get("dense_method", "").startswith("scalapack"):
+        dense_given = (j["dense_comm_messages"], j["dense_comm_bytes_sent"])
     want = sparsify_job_counts(n, d, p, tree, j["petsc_comm_messages"], j["petsc_comm_bytes_sent"],
-                               bw, bwp, R, K)
+                               bw, bwp, R, K, dense_given)
     got = (j["comm"]["messages_max"], j["comm"]["bytes_sent_max"])
     if got != want:
         bad.append(f"job: measured {got} != model {want}")

@@ -23,23 +23,26 @@ static const subq_opt_spec_t opts_[] = {
 
 /* Collective: the counts that fix the job's communication (docs/comm-model.md,
  * tools/comm_model.py sparsify_job_counts) into the summary on rank 0.  The tree's pairs per
- * level are replicated; the sampling's and PETSc/SLEPc's MPI calls and bytes sent are per
- * rank (gathered in a control section: the bookkeeping is not the algorithm's traffic). */
-static int report_comm_(subq_job_ctx_t *ctx, const subq_sparsifier_t *sp) {
+ * level are replicated; the sampling's, PETSc/SLEPc's and the ScaLAPACK dense reference's
+ * (BLACS inside pdsyevr; zero with --dense=lapack or n > --dense-max) MPI calls and bytes
+ * sent are per rank (gathered in a control section: the bookkeeping is not the algorithm's
+ * traffic). */
+static int report_comm_(subq_job_ctx_t *ctx, const subq_sparsifier_t *sp,
+                        const subq_comm_count_t *dense) {
   subq_sparsifier_stats_t st;
   SUBQ_CALL(subq_sparsifier_stats(sp, &st));
-  uint64_t mine[4] = {st.sample_messages, st.sample_bytes_sent, st.petsc_messages,
-                      st.petsc_bytes_sent};
+  uint64_t mine[6] = {st.sample_messages, st.sample_bytes_sent, st.petsc_messages,
+                      st.petsc_bytes_sent, dense->calls, dense->bytes_sent};
   uint64_t *all = NULL;
   double *col = NULL;
   const size_t p = (size_t)ctx->size;
   int e = 0;
-  if (ctx->rank == 0) e = SUBQ_ALLOC(all, 4 * p);
+  if (ctx->rank == 0) e = SUBQ_ALLOC(all, 6 * p);
   if (!e && ctx->rank == 0) e = SUBQ_ALLOC(col, p + SUBQ_KDE_TREE_MAX_LEVELS);
   e = subq_error_agree(ctx->comm, e);
   if (!e) {
     subq_comm_control_begin();
-    if (MPI_Gather(mine, 4, MPI_UINT64_T, all, 4, MPI_UINT64_T, 0, ctx->comm) != MPI_SUCCESS)
+    if (MPI_Gather(mine, 6, MPI_UINT64_T, all, 6, MPI_UINT64_T, 0, ctx->comm) != MPI_SUCCESS)
       e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Gather of the communication counts failed");
     subq_comm_control_end();
   }
@@ -49,7 +52,7 @@ static int report_comm_(subq_job_ctx_t *ctx, const subq_sparsifier_t *sp) {
     uint64_t lc = 0, lp = 0, mx[4] = {0, 0, 0, 0};
     for (size_t l = 0; l < t->levels; l++) lc += t->level_calls[l], lp += t->level_pairs[l];
     for (size_t r = 0; r < p; r++)
-      for (int k = 0; k < 4; k++) mx[k] = all[4 * r + k] > mx[k] ? all[4 * r + k] : mx[k];
+      for (int k = 0; k < 4; k++) mx[k] = all[6 * r + k] > mx[k] ? all[6 * r + k] : mx[k];
     e = subq_json_int(j, "tree_calls", (long long)t->calls);
     if (!e) e = subq_json_int(j, "tree_draws", (long long)t->draws);
     if (!e) e = subq_json_int(j, "tree_rows", (long long)t->rows);
@@ -67,9 +70,10 @@ static int report_comm_(subq_job_ctx_t *ctx, const subq_sparsifier_t *sp) {
     if (!e) e = subq_json_int(j, "sample_comm_bytes_sent_max", (long long)mx[1]);
     if (!e) e = subq_json_int(j, "petsc_comm_messages_max", (long long)mx[2]);
     if (!e) e = subq_json_int(j, "petsc_comm_bytes_sent_max", (long long)mx[3]);
-    const char *pn[2] = {"petsc_comm_messages", "petsc_comm_bytes_sent"};
-    for (int k = 0; !e && k < 2; k++) {
-      for (size_t r = 0; r < p; r++) col[r] = (double)all[4 * r + 2 + (size_t)k];
+    const char *pn[4] = {"petsc_comm_messages", "petsc_comm_bytes_sent", "dense_comm_messages",
+                         "dense_comm_bytes_sent"};
+    for (int k = 0; !e && k < 4; k++) {
+      for (size_t r = 0; r < p; r++) col[r] = (double)all[6 * r + 2 + (size_t)k];
       e = subq_json_num_array(j, pn[k], col, p);
     }
   }
@@ -140,11 +144,17 @@ static int run_(subq_job_ctx_t *ctx) {
   }
   if (!e) subq_job_progress(ctx, "steps (sparsify, slepc, exact-check, dense)", 3, 4, ctx->t_start);
   double eig_err = NAN;
+  subq_comm_count_t dense_comm = {0, 0, 0};
   if (!e && do_dense) {
     t0 = subq_wtime();
-    if (strcmp(dense_name, "scalapack") == 0)
+    if (strcmp(dense_name, "scalapack") == 0) {
+      subq_comm_counters_t c0, c1, cd;
+      subq_comm_snapshot(&c0);
       e = subq_laplacian_dense_eigs_scalapack(X, &a.kernel, K, 0, 0, 64, lamx);
-    else
+      subq_comm_snapshot(&c1);
+      subq_comm_diff(&c0, &c1, &cd);
+      dense_comm = subq_comm_total(&cd, SUBQ_COMM_DATA);
+    } else
       e = subq_laplacian_dense_eigs(X, &a.kernel, K, lamx);
     if (!e) e = subq_time_max(ctx->comm, subq_wtime() - t0, &t_dense);
     if (!e) e = subq_job_phase(ctx, "dense", t_dense);
@@ -158,7 +168,7 @@ static int run_(subq_job_ctx_t *ctx) {
   }
   e = subq_error_agree(ctx->comm, e);
   double mem = subq_kde_job_peak_mem(ctx->comm);
-  if (!e) e = subq_error_agree(ctx->comm, report_comm_(ctx, sp));
+  if (!e) e = subq_error_agree(ctx->comm, report_comm_(ctx, sp, &dense_comm));
   if (!e && ctx->rank == 0) {
     subq_json_t *j = ctx->summary;
     e = subq_kde_job_report_common(ctx, &a, X, "sparsify");
