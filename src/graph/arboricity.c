@@ -364,8 +364,9 @@ static int exact_on_root_(MPI_Comm comm, size_t n, size_t m, const size_t *E, co
  * since E[samples of (i, j)] = T pi_ij, E[w_H({i, j})] = w_ij / 2 + w_ji / 2 = w_ij for
  * every edge, so E[w_H(E(S))] = w(E(S)) for every S, whatever the KDE estimates' errors
  * (the same importance weights as the sparsifier's, BIKSZ Sec. 4 with the sampled
- * probability).  When the estimates are exact the weights are about w(E) / T as in
- * BIKSZ (times 1 / (1/2 + d_i n / (2 D)) from the source mixture). */
+ * probability).  When the estimates are exact a sample from i weighs
+ * (w(E) / T) * 2 / (1 + dbar / d_i) < 2 w(E) / T (dbar the mean degree): BIKSZ's w(E) / T
+ * up to the source mixture's factor. */
 int subq_arboricity_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
                              const subq_kernel_t *kernel, const double *deg, size_t samples,
                              uint64_t seed, double *alpha, subq_arboricity_stats_t *st) {
