@@ -276,31 +276,38 @@ int subq_graph_arboricity_exact(size_t n, size_t m, const size_t *edges, const d
 typedef struct {
   size_t n;              /* vertices */
   size_t samples;        /* edge samples T */
-  size_t edges;          /* distinct edges of the sampled graph H */
+  size_t edges;          /* distinct edges of the sampled graph H (samples of kernel value 0
+                          * left out) */
   size_t set_size;       /* |S| of H's maximiser */
   size_t flows;          /* maximum flows of the exact computation on H */
-  double total_weight;   /* estimated w(E) = sum of the degree estimates / 2 */
-  uint64_t kde_evals;    /* kernel evaluations: degree estimates (n KDE queries) */
-  uint64_t sample_evals; /* kernel evaluations: the KDE tree + 1 per sample (the check) */
+  double total_weight;   /* w_H(E), H's total weight: an unbiased estimate of w(E) */
+  uint64_t kde_evals;    /* kernel evaluations: degree estimates (0 here: made by the
+                          * caller, who counts them) */
+  uint64_t sample_evals; /* kernel evaluations: the KDE tree (each draw returns its kernel
+                          * value; no other evaluation) */
   double time_s;         /* wall seconds (max over ranks) */
 } subq_arboricity_stats_t;
 
-/* Collective over X->comm (tree built over X with kernel): estimate the arboricity of the kernel graph (BIKSZ,
- * arboricity: weighted edge sampling reduces it to the arboricity of a sampled graph, as
- * McGregor-Tench-Vorotnikova-Vu 2015 do for the densest subgraph): T edge samples, each
- * an ordered pair (i, j) with P ~ w_ij (subq_kde_sample_edges with the degree estimates
- * deg, n, replicated), so an unordered edge comes with probability w_ij / w(E); each
- * sample adds w^(E) / T to its edge (w^(E) = sum(deg) / 2), making E[w_H(E(S))] = w(E(S))
- * for every S; then alpha(H) exactly (subq_graph_arboricity_exact, on rank 0, broadcast).
- * T = O(n log n / eps^2) samples give (1 +- eps) w.h.p. for the maximiser (the union
- * bound of MTVV15, Thm 1, with weights).  Samples drawn in batches keyed by (seed, global
- * sample index): the estimate does not depend on the rank count.  *alpha replicated.
- * Errors (agreed): SUBQ_ERR_ARG (samples = 0), SUBQ_ERR_NUMERIC (mean degree estimate
- * <= 1e-10, the rounding level of KDE(x) - k(x, x): a numerically edgeless graph, e.g. a
- * tiny bandwidth; or a sampled edge whose exact kernel value is 0, which the sampler
- * draws only when the KDE estimates saw no neighbours: a near-disconnected graph -- each
- * sample's weight is evaluated once for this check, T evaluations), as
- * subq_kde_sample_edges and subq_graph_arboricity_exact. */
+/* Collective over X->comm (tree built over X with kernel): estimate the arboricity of the
+ * kernel graph (BIKSZ, arboricity estimation: the exact arboricity of a reweighted sample
+ * of edges, the reduction McGregor-Tench-Vorotnikova-Vu 2015, Thm 1, use for the densest
+ * subgraph).  T edge samples, each an ordered pair (i, j): the source i by systematic
+ * sampling from P(i) = (1/2) deg_i / sum(deg) + 1 / (2n) (deg: degree estimates, n,
+ * replicated), the neighbour j by the KDE tree with its exact probability q(j | i)
+ * (subq_kde_tree_sample_neighbors_prob), so the pair's probability pi_ij = P(i) q(j | i)
+ * is known exactly; each sample adds w_ij / (2 T pi_ij) to the edge {i, j} (w_ij = k(x_i,
+ * x_j) returned with the draw), making E[w_H(E(S))] = w(E(S)) for every S whatever the
+ * KDE estimates' errors (BIKSZ give every sample w(E) / T with pi = w_ij / w(E), which
+ * needs exact degrees; the estimates now change only the variance: the mixture keeps
+ * every weight within 2x of that of uniform or of degree-proportional sources); then
+ * alpha(H) exactly (subq_graph_arboricity_exact, on rank 0, broadcast).  T = O(n log n /
+ * eps^2) samples give (1 +- eps) w.h.p. for the maximiser (the union bound of MTVV15,
+ * Thm 1, with weights).  Draws keyed by (seed, global sample index): the estimate does
+ * not depend on the rank count.  *alpha replicated.  Errors (agreed): SUBQ_ERR_ARG
+ * (samples = 0), SUBQ_ERR_NUMERIC (mean degree estimate <= 1e-10, the rounding level of
+ * KDE(x) - k(x, x): a numerically edgeless graph, e.g. a tiny bandwidth; or every sampled
+ * edge of kernel value 0: a near-disconnected graph), as subq_kde_tree_sample_neighbors
+ * and subq_graph_arboricity_exact. */
 int subq_arboricity_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
                              const subq_kernel_t *kernel, const double *deg, size_t samples,
                              uint64_t seed, double *alpha, subq_arboricity_stats_t *st);
@@ -320,25 +327,27 @@ typedef struct {
   double std_err;        /* standard error of the estimate (sample standard deviation / sqrt s) */
   double rel_std_err;    /* std_err / |estimate| */
   uint64_t kde_evals;    /* kernel evaluations: degree estimates */
-  uint64_t sample_evals; /* kernel evaluations: edge sampling (KDE tree) + 3 per sample */
+  uint64_t sample_evals; /* kernel evaluations: edge sampling (KDE tree) + 2 per sample */
   double time_s;         /* wall seconds (max over ranks) */
 } subq_triangles_stats_t;
 
 /* Collective over X->comm (tree built over X with kernel): estimate the total weight of
  * the triangles of the kernel graph,
  *   T = sum over i < j < k of w_ij w_jk w_ik = trace(W^3) / 6   (W = K - I),
- * (BIKSZ, weighted triangle estimation) from s samples: an edge (i, j) by weighted edge
- * sampling (subq_kde_sample_edges with the degree estimates deg: P = w_ij / D, D =
- * sum_i d_i) and a third vertex k uniform on V \ {i, j}; the estimator
- *   X = D (n - 2) w_ik w_jk / 6
- * (two kernel evaluations, and w_ij for the check below) is unbiased when the degrees
- * and the tree are exact, and
- * X <= T / tau^3 when every kernel value is >= tau, so s = O(1 / (tau^3 eps^2)) samples
- * give relative error eps.  D is estimated by sum(deg).  *estimate replicated; does not
- * depend on the rank count.  Errors: SUBQ_ERR_ARG (s = 0, n < 3), SUBQ_ERR_NUMERIC (mean
- * degree estimate <= 1e-10: numerically edgeless, e.g. a tiny bandwidth; or a sampled
- * edge of kernel value 0, checked with one more evaluation per sample: near-disconnected),
- * as subq_kde_sample_edges, agreed. */
+ * (BIKSZ, weighted triangle estimation) from s samples: an ordered pair (i, j) with its
+ * exact probability pi_ij = P(i) q(j | i) (sources and tree as subq_arboricity_estimate)
+ * and a third vertex k uniform on V \ {i, j}; the estimator
+ *   X = w_ij w_ik w_jk (n - 2) / (6 pi_ij)
+ * (w_ij from the draw, two kernel evaluations) has E[X] = T exactly whatever the KDE
+ * estimates' errors (BIKSZ's X = D (n - 2) w_ik w_jk / 6 with pi_ij = w_ij / D needs exact
+ * degrees); the mean of s samples is returned.  With exact estimates X is within 2x of
+ * BIKSZ's X <= T / tau^3 (kernel values >= tau), so s = O(1 / (tau^3 eps^2)) samples give
+ * relative error eps; approximate estimates raise only the variance.  std_err
+ * treats the samples as independent (systematic sources make it conservative).
+ * *estimate replicated; does not depend on the rank count.  Errors: SUBQ_ERR_ARG (s = 0,
+ * n < 3), SUBQ_ERR_NUMERIC (mean degree estimate <= 1e-10: numerically edgeless, e.g. a
+ * tiny bandwidth; or every sampled edge of kernel value 0: near-disconnected), as
+ * subq_kde_tree_sample_neighbors, agreed. */
 int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
                             const subq_kernel_t *kernel, const double *deg, size_t samples,
                             uint64_t seed, double *estimate, subq_triangles_stats_t *st);

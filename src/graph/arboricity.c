@@ -331,33 +331,6 @@ int subq_graph_total_degree_(const double *deg, size_t n, const subq_kernel_t *k
   return SUBQ_OK;
 }
 
-int subq_graph_zero_edge_(size_t i, size_t j, const subq_kernel_t *kernel) {
-  return SUBQ_FAIL(SUBQ_ERR_NUMERIC,
-                   "sampled edge (%zu, %zu) has kernel value 0: the degree estimates and the KDE "
-                   "tree saw no neighbours of %zu -- the kernel graph is near-disconnected "
-                   "(bandwidth h = %g too small for these points?)", i, j, i, kernel->h);
-}
-
-int subq_graph_edge_weights_(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t m,
-                             const size_t *E, double *w, uint64_t *evals) {
-  const size_t d = X->d, C = 1024;
-  double *rows = NULL;
-  SUBQ_CALL(subq_error_agree(X->comm, subq_malloc(2 * C, d * sizeof(double), &rows)));
-  int e = 0;
-  for (size_t a = 0; !e && a < m; a += C) {
-    const size_t b = m - a < C ? m - a : C;
-    e = subq_kde_gather_rows(X, 2 * b, E + 2 * a, rows);
-    for (size_t t = 0; !e && t < b; t++) {
-      w[a + t] = subq_kernel_eval(kernel, rows + 2 * t * d, rows + (2 * t + 1) * d, d);
-      if (!(w[a + t] > 0)) e = subq_graph_zero_edge_(E[2 * (a + t)], E[2 * (a + t) + 1], kernel);
-    }
-    e = subq_error_agree(X->comm, e); /* every rank leaves the loop together */
-  }
-  subq_free(&rows);
-  if (!e) *evals += m;
-  return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
-}
-
 /* Rank 0 computes, everyone gets (alpha, set size, flows) and the agreed error. */
 static int exact_on_root_(MPI_Comm comm, size_t n, size_t m, const size_t *E, const double *w,
                           double *alpha, size_t *set_size, size_t *flows) {
@@ -379,14 +352,21 @@ static int exact_on_root_(MPI_Comm comm, size_t n, size_t m, const size_t *E, co
   return SUBQ_OK;
 }
 
-static int cmp_pair_(const void *a, const void *b) {
-  const size_t *x = a, *y = b;
-  if (x[0] != y[0]) return (x[0] > y[0]) - (x[0] < y[0]);
-  return (x[1] > y[1]) - (x[1] < y[1]);
-}
-
 #define BATCH 8192
 
+/* The estimator (BIKSZ arXiv 2212.00642, arboricity estimation: the arboricity of a
+ * reweighted sample of edges; McGregor-Tench-Vorotnikova-Vu 2015, Thm 1, for the
+ * concentration of every w(E(S)) at once).  BIKSZ draw an edge with probability
+ * p_e = w_e / w(E) and give every sample the weight w(E) / T, which is right only when
+ * the degree estimates (hence w(E) and p_e) are.  Here each sample is an ordered pair
+ * (i, j) drawn with the exact probability pi_ij = P(i) q(j | i) (systematic sources P,
+ * the tree's q) and adds the Hansen-Hurwitz weight w_ij / (2 T pi_ij) to the edge {i, j}:
+ * since E[samples of (i, j)] = T pi_ij, E[w_H({i, j})] = w_ij / 2 + w_ji / 2 = w_ij for
+ * every edge, so E[w_H(E(S))] = w(E(S)) for every S, whatever the KDE estimates' errors
+ * (the same importance weights as the sparsifier's, BIKSZ Sec. 4 with the sampled
+ * probability).  When the estimates are exact a sample from i weighs
+ * (w(E) / T) * 2 / (1 + dbar / d_i) < 2 w(E) / T (dbar the mean degree): BIKSZ's w(E) / T
+ * up to the source mixture's factor. */
 int subq_arboricity_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
                              const subq_kernel_t *kernel, const double *deg, size_t samples,
                              uint64_t seed, double *alpha, subq_arboricity_stats_t *st) {
@@ -398,38 +378,42 @@ int subq_arboricity_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
   st->n = n, st->samples = samples;
   double D = 0;
   SUBQ_CALL(subq_graph_total_degree_(deg, n, kernel, &D));
-  st->total_weight = 0.5 * D;
-  size_t *E = NULL, m = 0;
-  double *w = NULL;
-  int e = subq_malloc(samples, 2 * sizeof(size_t), &E);
-  if (!e) e = SUBQ_ALLOC(w, samples);
-  SUBQ_CALL(subq_error_agree(X->comm, e));
+  subq_graph_sources_t S = {0};
+  subq_graph_edge_t *H = NULL;
+  size_t *src = NULL, *nbr = NULL, *E = NULL, m = 0;
+  double *pi = NULL, *kv = NULL, *w = NULL;
+  int e = subq_graph_sources_init_(&S, deg, n, samples, seed);
+  if (!e) e = subq_malloc(samples, sizeof *H, &H);
+  if (!e) e = SUBQ_ALLOC(src, BATCH);
+  if (!e) e = SUBQ_ALLOC(nbr, BATCH);
+  if (!e) e = SUBQ_ALLOC(pi, BATCH);
+  if (!e) e = SUBQ_ALLOC(kv, BATCH);
+  e = subq_error_agree(X->comm, e);
   for (size_t a = 0; !e && a < samples; a += BATCH) {
-    size_t b = samples - a < BATCH ? samples - a : BATCH;
-    uint64_t ev = 0;
-    e = subq_kde_sample_edges(tree, deg, b, seed, E + 2 * a, &ev);
-    st->sample_evals += ev;
-    if (!e) e = subq_graph_edge_weights_(X, kernel, b, E + 2 * a, w + a, &st->sample_evals);
+    const size_t b = samples - a < BATCH ? samples - a : BATCH;
+    e = subq_graph_sample_batch_(tree, &S, a, b, seed, src, nbr, pi, kv, &st->sample_evals);
+    for (size_t t = 0; !e && t < b; t++) {
+      const size_t i = src[t], j = nbr[t];
+      H[a + t] = (subq_graph_edge_t){i < j ? i : j, i < j ? j : i,
+                                     kv[t] > 0 ? kv[t] / (2.0 * (double)samples * pi[t]) : 0.0};
+    }
     subq_progress("arboricity edge samples", (double)(a + b), (double)samples, t0);
   }
-  if (!e) { /* unordered pairs, merged: each sample adds w(E) / T */
-    for (size_t t = 0; t < samples; t++)
-      if (E[2 * t] > E[2 * t + 1]) {
-        size_t x = E[2 * t];
-        E[2 * t] = E[2 * t + 1], E[2 * t + 1] = x;
-      }
-    qsort(E, samples, 2 * sizeof *E, cmp_pair_);
-    const double unit = 0.5 * D / (double)samples;
-    for (size_t t = 0; t < samples; t++) {
-      if (E[2 * t] == E[2 * t + 1]) continue; /* cannot happen for n >= 2; kept safe */
-      if (m > 0 && E[2 * (m - 1)] == E[2 * t] && E[2 * (m - 1) + 1] == E[2 * t + 1]) {
-        w[m - 1] += unit;
-      } else {
-        E[2 * m] = E[2 * t], E[2 * m + 1] = E[2 * t + 1], w[m++] = unit;
-      }
-    }
-    st->edges = m;
+  if (!e) {
+    const size_t i0 = H[0].i, j0 = H[0].j;
+    m = subq_graph_merge_edges_(H, samples);
+    if (m == 0) e = subq_graph_all_zero_(samples, i0, j0, kernel);
   }
+  if (!e) e = subq_malloc(m, 2 * sizeof(size_t), &E);
+  if (!e) e = SUBQ_ALLOC(w, m);
+  e = subq_error_agree(X->comm, e);
+  for (size_t k = 0; !e && k < m; k++) {
+    E[2 * k] = H[k].i, E[2 * k + 1] = H[k].j, w[k] = H[k].w;
+    st->total_weight += H[k].w;
+  }
+  st->edges = m;
+  subq_free(&H), subq_free(&src), subq_free(&nbr), subq_free(&pi), subq_free(&kv);
+  subq_graph_sources_free_(&S);
   if (!e) e = exact_on_root_(X->comm, n, m, E, w, alpha, &st->set_size, &st->flows);
   subq_free(&E), subq_free(&w);
   double t = 0;

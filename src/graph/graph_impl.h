@@ -12,6 +12,7 @@
 #define SUBQ_GRAPH_STREAM_SPARSIFY 0x475350ull /* 'GSP' uniform vertex of each sample */
 #define SUBQ_GRAPH_STREAM_RHS 0x475248ull      /* 'GRH' random right-hand sides/vectors */
 #define SUBQ_GRAPH_STREAM_TRIANGLE 0x475452ull /* 'GTR' third vertex of a triangle sample */
+#define SUBQ_GRAPH_STREAM_SOURCE 0x47534full   /* 'GSO' offset of the systematic sources */
 
 struct subq_sparsifier {
   MPI_Comm comm;
@@ -51,16 +52,52 @@ int subq_petsc_error_(PetscErrorCode ierr, const char *file, int line, const cha
  * collective (deg is replicated). */
 int subq_graph_total_degree_(const double *deg, size_t n, const subq_kernel_t *kernel, double *D);
 
-/* Collective: exact kernel values w[e] = k(x_i, x_j) of m sampled edges (E: 2m global
- * indices, replicated), rows gathered 1024 edges at a time; SUBQ_ERR_NUMERIC when a value
- * is 0 (underflow: the edge sampler drew an edge of weight 0, which happens only when the
- * degree estimates or the tree saw no neighbours -- a near-disconnected graph).  w
- * replicated; m kernel evaluations added to *evals. */
-int subq_graph_edge_weights_(const subq_dmat_t *X, const subq_kernel_t *kernel, size_t m,
-                             const size_t *E, double *w, uint64_t *evals);
+/* ---- edge samples with exact draw probabilities (src/graph/edge_sample.c) ------------ */
 
-/* The SUBQ_ERR_NUMERIC of a sampled edge (i, j) of kernel value 0. */
-int subq_graph_zero_edge_(size_t i, size_t j, const subq_kernel_t *kernel);
+/* Sources of T edge samples by systematic sampling (Madow 1949) from the defensive
+ * mixture P(i) = (1 - a) deg_i / sum(deg) + a / n, a = 1/2 (Hesterberg 1995; a = 1 when
+ * sum(deg) is not > 0): sample t has source F^-1((t + u) / T), F the cumulative of P and
+ * u one uniform draw keyed by (seed, SUBQ_GRAPH_STREAM_SOURCE), so vertex i gets either
+ * floor(T P(i)) or ceil(T P(i)) samples and exactly T P(i) in expectation.  P is exact
+ * (it is what is sampled), whatever the errors of the degree estimates deg; they only
+ * change the variance, by at most a factor 2 against uniform or degree-proportional
+ * sources.  Replicated and independent of the rank count. */
+typedef struct {
+  size_t n, T;
+  double *cum; /* n + 1: cum[i] = sum_{l < i} of the unnormalised P */
+  double u;
+} subq_graph_sources_t;
+
+/* Not collective: set up S for T >= 1 samples from deg (n >= 1, replicated, >= 0).
+ * Errors: SUBQ_ERR_MEM. */
+int subq_graph_sources_init_(subq_graph_sources_t *S, const double *deg, size_t n, size_t T,
+                             uint64_t seed);
+void subq_graph_sources_free_(subq_graph_sources_t *S);
+
+/* Collective over the tree's comm: samples [b0, b0 + bs) of S: src[t] (S's source of
+ * sample b0 + t), a neighbour nbr[t] drawn by the KDE tree with its exact probability
+ * q(nbr | src), the ordered pair's exact probability pi[t] = P(src) q(nbr | src) and
+ * kval[t] = k(x_src, x_nbr) (0 for the tree's degenerate fallback).  All bs-long,
+ * replicated.  *evals += the tree's kernel evaluations.  Errors: as
+ * subq_kde_tree_sample_neighbors_prob. */
+int subq_graph_sample_batch_(subq_kde_tree_t *tree, const subq_graph_sources_t *S, size_t b0,
+                             size_t bs, uint64_t seed, size_t *src, size_t *nbr, double *pi,
+                             double *kval, uint64_t *evals);
+
+/* An undirected edge i < j with a weight. */
+typedef struct {
+  size_t i, j;
+  double w;
+} subq_graph_edge_t;
+
+/* Not collective: sort E (T entries) by (i, j), drop entries of weight <= 0 and merge
+ * repeated pairs by adding their weights, in place; returns the number m of distinct
+ * edges left in E[0..m). */
+size_t subq_graph_merge_edges_(subq_graph_edge_t *E, size_t T);
+
+/* The SUBQ_ERR_NUMERIC of T edge samples that all have kernel value 0 (sample (i, j) one
+ * of them): a near-disconnected kernel graph. */
+int subq_graph_all_zero_(size_t T, size_t i, size_t j, const subq_kernel_t *kernel);
 
 /* Count this rank's data-class MPI calls between begin (a snapshot into *s0) and end
  * into sp->petsc: bracket calls into PETSc/SLEPc whose communication is theirs. */

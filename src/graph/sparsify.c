@@ -75,16 +75,7 @@ int subq_sparsifier_set_seed(subq_sparsifier_t *sp, uint64_t seed) {
   return SUBQ_OK;
 }
 
-typedef struct {
-  size_t i, j;
-  double w;
-} edge_t;
-
-static int cmp_edge_(const void *a, const void *b) {
-  const edge_t *x = a, *y = b;
-  if (x->i != y->i) return x->i < y->i ? -1 : 1;
-  return (x->j > y->j) - (x->j < y->j);
-}
+typedef subq_graph_edge_t edge_t;
 
 static size_t find_(size_t *par, size_t a) {
   while (par[a] != a) a = par[a] = par[par[a]];
@@ -93,13 +84,7 @@ static size_t find_(size_t *par, size_t a) {
 
 /* Sort, merge duplicates, count components (union-find); replicated and deterministic. */
 static int merge_(subq_sparsifier_t *sp, edge_t *E, size_t T) {
-  qsort(E, T, sizeof *E, cmp_edge_);
-  size_t m = 0;
-  for (size_t t = 0; t < T; t++) {
-    if (!(E[t].w > 0)) continue; /* a sample of kernel value 0 adds nothing */
-    if (m > 0 && E[m - 1].i == E[t].i && E[m - 1].j == E[t].j) E[m - 1].w += E[t].w;
-    else E[m++] = E[t];
-  }
+  const size_t m = subq_graph_merge_edges_(E, T);
   size_t n = sp->X->n, *par = NULL;
   SUBQ_CALL(SUBQ_ALLOC(sp->edges, 2 * m + 2));
   SUBQ_CALL(SUBQ_ALLOC(sp->w, m + 1));

@@ -10,6 +10,11 @@
 #define BATCH 1024 /* samples per collective (3 BATCH rows gathered) */
 #define TILE 256   /* columns of W per dgemm in the dense reference */
 
+/* Each sample: an ordered pair (i, j) with its exact probability pi_ij = P(i) q(j | i)
+ * (subq_graph_sample_batch_) and k uniform on V \ {i, j}; since
+ *   T = (1/6) sum over ordered (i, j), k != i, j of w_ij w_ik w_jk,
+ * X = w_ij w_ik w_jk (n - 2) / (6 pi_ij) has E[X] = T exactly, whatever the KDE estimates'
+ * errors (BIKSZ's estimator D (n - 2) w_ik w_jk / 6 is this X when pi_ij = w_ij / D). */
 int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
                             const subq_kernel_t *kernel, const double *deg, size_t samples,
                             uint64_t seed, double *estimate, subq_triangles_stats_t *st) {
@@ -22,22 +27,24 @@ int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
   st->n = n, st->samples = samples;
   double D = 0;
   SUBQ_CALL(subq_graph_total_degree_(deg, n, kernel, &D));
-  size_t *E = NULL, *idx = NULL;
-  double *rows = NULL;
-  int e = subq_malloc(BATCH, 2 * sizeof(size_t), &E);
+  subq_graph_sources_t S = {0};
+  size_t *src = NULL, *nbr = NULL, *idx = NULL, nonzero = 0;
+  double *rows = NULL, *pi = NULL, *kv = NULL;
+  int e = subq_graph_sources_init_(&S, deg, n, samples, seed);
+  if (!e) e = SUBQ_ALLOC(src, BATCH);
+  if (!e) e = SUBQ_ALLOC(nbr, BATCH);
+  if (!e) e = SUBQ_ALLOC(pi, BATCH);
+  if (!e) e = SUBQ_ALLOC(kv, BATCH);
   if (!e) e = subq_malloc(BATCH, 3 * sizeof(size_t), &idx);
   if (!e) e = subq_malloc(3 * BATCH, d * sizeof(double), &rows);
-  SUBQ_CALL(subq_error_agree(X->comm, e));
+  e = subq_error_agree(X->comm, e);
   /* running mean and sum of squared deviations (Welford), identical on every rank */
   double mean = 0, m2 = 0;
-  const double scale = D * (double)(n - 2) / 6.0;
   for (size_t a = 0; !e && a < samples; a += BATCH) {
     const size_t b = samples - a < BATCH ? samples - a : BATCH;
-    uint64_t ev = 0;
-    e = subq_kde_sample_edges(tree, deg, b, seed, E, &ev);
-    st->sample_evals += ev;
+    e = subq_graph_sample_batch_(tree, &S, a, b, seed, src, nbr, pi, kv, &st->sample_evals);
     for (size_t t = 0; !e && t < b; t++) { /* k uniform on V \ {i, j} */
-      size_t i = E[2 * t], j = E[2 * t + 1], lo = i < j ? i : j, hi = i < j ? j : i;
+      size_t i = src[t], j = nbr[t], lo = i < j ? i : j, hi = i < j ? j : i;
       size_t k = (size_t)subq_rng_below(seed, SUBQ_GRAPH_STREAM_TRIANGLE, a + t, n - 2);
       if (k >= lo) k++;
       if (k >= hi) k++;
@@ -46,20 +53,23 @@ int subq_triangles_estimate(subq_kde_tree_t *tree, const subq_dmat_t *X,
     if (!e) e = subq_kde_gather_rows(X, 3 * b, idx, rows);
     for (size_t t = 0; !e && t < b; t++) {
       const double *xi = rows + 3 * t * d, *xj = xi + d, *xk = xj + d;
-      if (!(subq_kernel_eval(kernel, xi, xj, d) > 0)) { /* the sampler saw no neighbours */
-        e = subq_graph_zero_edge_(idx[3 * t], idx[3 * t + 1], kernel);
-        break;
+      double x = 0;
+      if (kv[t] > 0) {
+        x = kv[t] * subq_kernel_eval(kernel, xi, xk, d) * subq_kernel_eval(kernel, xj, xk, d) *
+            (double)(n - 2) / (6.0 * pi[t]);
+        nonzero++;
       }
-      double x = scale * subq_kernel_eval(kernel, xi, xk, d) * subq_kernel_eval(kernel, xj, xk, d);
       double dl = x - mean;
       mean += dl / (double)(a + t + 1);
       m2 += dl * (x - mean);
     }
-    st->sample_evals += 3 * b;
-    e = subq_error_agree(X->comm, e); /* every rank leaves the loop together */
+    if (!e) st->sample_evals += 2 * b;
     subq_progress("triangle samples", (double)(a + b), (double)samples, t0);
   }
-  subq_free(&E), subq_free(&idx), subq_free(&rows);
+  if (!e && nonzero == 0) e = subq_graph_all_zero_(samples, idx[0], idx[1], kernel);
+  subq_free(&src), subq_free(&nbr), subq_free(&pi), subq_free(&kv), subq_free(&idx);
+  subq_free(&rows);
+  subq_graph_sources_free_(&S);
   if (e) return subq_error_trace(e, __FILE__, __LINE__, __func__);
   *estimate = mean;
   st->std_err = samples > 1 ? sqrt(m2 / (double)(samples - 1) / (double)samples) : NAN;

@@ -3,7 +3,8 @@
  * planted dense block, with repeated edges) and on complete kernel graphs of 12 points;
  * (2) the dense kernel-graph reference against brute force on 12 points; (3) the KDE
  * edge-sampling estimator within its stated error of the exact value on 240 clustered
- * points, identical for any rank count; bad arguments. */
+ * points, identical for any rank count; bad arguments; (4) the estimator at a small
+ * bandwidth with wrong (8-sample KDE) degree estimates against the exact value. */
 #include "graph_test.h"
 
 /* max over subsets with >= 2 vertices, by enumeration (n <= 16); *size its |S|. */
@@ -123,7 +124,74 @@ int main(int argc, char **argv) {
   /* same on one rank: the same samples; degrees (hence w(E)) agree to rounding */
   CHECK(st[1].edges == st[0].edges && st[1].set_size == st[0].set_size);
   CHECK_CLOSE(est[1], est[0], 1e-12);
+  { /* a sampling tree, 16 points per node (8 gives one outlier edge here: 8.3x off, see
+     * results/graph); stated error 10% */
+    subq_kde_t *o = NULL;
+    double deg[240], e8 = 0;
+    subq_kde_tree_t *tr = gt_tree(X, ker, SUBQ_KDE_SAMPLING, 16, 5, 8, deg, &o);
+    CHECK_OK(subq_arboricity_estimate(tr, X, &ker, deg, T, 17, &e8, &st[1]));
+    if (rank == 0)
+      printf("240 points, sampling tree (16 per node): estimate %.6f (|S| = %zu), relative error "
+             "%.4f, %llu kernel evaluations (%.3f of n(n-1)/2)\n", e8, st[1].set_size,
+             fabs(e8 - exact) / exact, (unsigned long long)st[1].sample_evals,
+             (double)st[1].sample_evals / (0.5 * n * (n - 1)));
+    CHECK(fabs(e8 - exact) <= 0.1 * exact);
+    subq_kde_tree_destroy(&tr);
+    subq_kde_destroy(&o);
+  }
   subq_dmat_destroy(&X);
   subq_dmat_destroy(&Xs);
+
+  /* (4) small bandwidth: 300 points, h = 0.15 (nearest-neighbour distances are about
+   * 0.2: a local graph, most kernel values about 0), the case where KDE degree estimates
+   * fail and the old weights w(E) / T with w(E) = sum(deg) / 2 were far off (digits h = 7:
+   * 2.6x).  The degrees come from a sampling oracle with 8 samples per query (mostly 0 or
+   * many times too large here); the tree is exact.  The degrees only shape the source
+   * distribution and the weights use the exact draw probabilities, so the estimate must
+   * be within 10% of the exact (igraph) arboricity and w_H(E) within 5% of the exact w(E)
+   * (dense sum by the scalar definition); the old estimator gives w(E) = sum(deg) / 2,
+   * off by the degree estimates' error (printed). */
+  const size_t n4 = 300;
+  subq_kernel_t k4 = {SUBQ_KERNEL_GAUSSIAN, 0.15};
+  double *A4 = kt_all_points(n4, d, 9), *K4 = kt_dense_kernel(&k4, A4, n4, d), wE = 0;
+  for (size_t i = 0; i < n4; i++)
+    for (size_t j = i + 1; j < n4; j++) wE += K4[i * n4 + j];
+  free(A4), free(K4);
+  subq_dmat_t *X4 = kt_points(MPI_COMM_WORLD, n4, d, 9), *X4s = kt_points(MPI_COMM_SELF, n4, d, 9);
+  double exact4 = 0, est4[2] = {0, 0}, deg4[300], deg_bad[300], sum_bad = 0;
+  size_t xs4 = 0;
+  CHECK_OK(subq_arboricity_dense(X4, &k4, &exact4, &xs4, NULL));
+  const size_t T4 = (size_t)ceil((double)n4 * log((double)n4) / 0.0625);
+  subq_arboricity_stats_t st4[2];
+  for (int pass = 0; pass < 2; pass++) {
+    subq_dmat_t *P = pass ? X4s : X4;
+    subq_kde_t *o = NULL, *bad = NULL;
+    CHECK_OK(subq_kde_create(P->comm, SUBQ_KDE_SAMPLING, &bad));
+    CHECK_OK(subq_kde_set_kernel(bad, k4));
+    CHECK_OK(subq_kde_set_samples(bad, 8, 1));
+    CHECK_OK(subq_kde_set_seed(bad, 3));
+    CHECK_OK(subq_kde_setup(bad, P));
+    CHECK_OK(subq_kde_query_points(bad, 1.0, deg_bad, NULL));
+    subq_kde_destroy(&bad);
+    subq_kde_tree_t *tr = gt_tree(P, k4, SUBQ_KDE_EXACT, 0, 0, 8, deg4, &o);
+    CHECK_OK(subq_arboricity_estimate(tr, P, &k4, deg_bad, T4, 23, &est4[pass], &st4[pass]));
+    subq_kde_tree_destroy(&tr);
+    subq_kde_destroy(&o);
+  }
+  size_t zero = 0;
+  for (size_t i = 0; i < n4; i++) sum_bad += deg_bad[i], zero += !(deg_bad[i] > 0);
+  if (rank == 0)
+    printf("300 points, h = 0.15: estimate %.6f (|S| = %zu), exact %.6f (|S| = %zu), relative "
+           "error %.4f; w_H(E) %.4f vs w(E) %.4f; the 8-sample degree estimates: %zu of %zu "
+           "are 0, sum(deg)/2 = %.4f\n", est4[0], st4[0].set_size, exact4, xs4,
+           fabs(est4[0] - exact4) / exact4, st4[0].total_weight, wE, zero, n4, 0.5 * sum_bad);
+  CHECK(fabs(est4[0] - exact4) <= 0.1 * exact4);
+  CHECK(fabs(st4[0].total_weight - wE) <= 0.05 * wE);
+  CHECK(xs4 > 2 && xs4 < n4 / 3); /* a local maximiser, not a whole cluster */
+  CHECK(zero > 0);                /* the degree estimates are really wrong */
+  CHECK(st4[1].edges == st4[0].edges && st4[1].set_size == st4[0].set_size);
+  CHECK_CLOSE(est4[1], est4[0], 1e-12);
+  subq_dmat_destroy(&X4);
+  subq_dmat_destroy(&X4s);
   CHECK_FINISH();
 }
