@@ -535,7 +535,7 @@ def sparsify_job_counts(n, d, p, tree, petsc_msgs, petsc_sent, bandwidth=0.0, bw
     --dense-max; dense_k = k): Gatherv of the rows to rank 0 (nloc x d doubles from each rank
     != 0), Bcast of k doubles; with the dense ScaLAPACK reference (the default) the job
     measures its calls per rank (dense_comm_*: the block-cyclic build and BLACS inside
-    pdsyevr, a library's algorithm like PETSc's) and dense_given = (messages, bytes) per-rank
+    pdsyevr/pdsyevx, a library's algorithm like PETSc's) and dense_given = (messages, bytes) per-rank
     lists are added as given;
     Allreduce of 1 double (peak memory).  PETSc's and SLEPc's own calls (PetscInitialize,
     the MPIAIJ assembly, MatMult, Krylov-Schur) are their algorithms': the job measures them

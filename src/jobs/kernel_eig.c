@@ -1,6 +1,6 @@
 /* subq kernel-eig: top eigenvalue and eigenvector of the kernel matrix by the kernel
  * noisy power method with sampled matvecs (Backurs-Indyk-Musco-Wagner 2021, as used by
- * BIKSZ arXiv 2212.00642; include/subq/kde.h) against the dense ScaLAPACK pdsyevr
+ * BIKSZ arXiv 2212.00642; include/subq/kde.h) against the dense ScaLAPACK pdsyevr/pdsyevx
  * reference (kernel matrix built block-cyclic, n <= --dense-max; LAPACK dsyevr on rank 0
  * with --dense=lapack).  Above --dense-max the estimate is checked by its residual
  * ||K v - lambda v|| estimated on --check-rows uniformly sampled rows (n kernel
@@ -57,7 +57,7 @@ static const subq_opt_spec_t opts_[] = {
     SUBQ_KDE_JOB_KERNEL_OPTS,
     {"columns", SUBQ_OPT_INT, "50", "columns", "sampled columns per matvec m (n m kernel evaluations each)", NULL, 1, 1e7},
     {"iters", SUBQ_OPT_INT, "10", "", "power iterations", NULL, 1, 1e5},
-    SUBQ_KDE_JOB_DENSE_OPTS("16", "pdsyevr"),
+    SUBQ_KDE_JOB_DENSE_OPTS("16", "pdsyevr/pdsyevx"),
     {"check-rows", SUBQ_OPT_INT, "500", "rows", "rows sampled for the residual check when n > --dense-max", NULL, 2, 1e6},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
@@ -148,7 +148,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
     if (!e) e = subq_json_num(j, "cpu_s", cpu_est);
     if (!e) e = subq_json_num(j, "dense_cpu_s", do_dense ? cpu_dense : NAN);
-    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? "scalapack-pdsyevr" : "lapack-dsyevr") : "none");
+    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? subq_scalapack_eig_routine(ctx->size) : "lapack-dsyevr") : "none");
     if (!e) e = subq_json_num(j, "residual_sampled", res);
     if (!e) e = subq_json_num(j, "residual_rel", res / lam);
     if (!e) e = subq_json_int(j, "check_rows", do_dense ? 0 : crows);

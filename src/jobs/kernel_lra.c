@@ -1,7 +1,7 @@
 /* subq kernel-lra: additive-error rank-k approximation of the kernel matrix from rows
  * sampled by squared row norm, the norms from KDE queries of k^2 (BIKSZ, arXiv
  * 2212.00642, low-rank approximation; include/subq/kde.h), against the optimal rank-k
- * error (dense: the kernel matrix built block-cyclic and ScaLAPACK pdsyevr top-k eigenvalues,
+ * error (dense: the kernel matrix built block-cyclic and ScaLAPACK pdsyevr/pdsyevx top-k eigenvalues,
  * n <= --dense-max; or LAPACK dsyevr on rank 0 with --dense=lapack) and a uniform
  * row-sampling baseline with the same number of rows.  Errors ||K - K V V^T||_F are exact
  * and blocked (never holding K) for n <= --error-max, else estimated on --error-rows
@@ -18,7 +18,7 @@ static const subq_opt_spec_t opts_[] = {
     {"kde-samples", SUBQ_OPT_INT, "64", "per group", "KDE samples (sampling) or tables (hbe) per group", NULL, 1, 4e9},
     {"kde-groups", SUBQ_OPT_INT, "1", "", "KDE groups (median of means)", NULL, 1, 4096},
     {"dense-max", SUBQ_OPT_INT, "20000", "points", "largest n for the dense reference (ScaLAPACK: 8 n^2 / ranks bytes per rank)", NULL, 0, 46340},
-    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, pdsyevr) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
+    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic K, pdsyevr/pdsyevx) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
     {"error-max", SUBQ_OPT_INT, "20000", "points", "largest n for the exact blocked error (n^2 kernel evaluations); above it the sampled-row estimate", NULL, 0, 1e7},
     {"error-rows", SUBQ_OPT_INT, "1000", "rows", "rows sampled for the error estimate when n > --error-max (n each)", NULL, 2, 1e6},
     {"uniform", SUBQ_OPT_INT, "1", "", "also run the uniform row-sampling baseline (1) or not (0)", NULL, 0, 1},
@@ -123,7 +123,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "err_fro_se", err_se);
     if (!e) e = subq_json_num(j, "uniform_err_fro_se", uerr_se);
     if (!e) e = subq_json_num(j, "error_time_s", t_err);
-    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? "scalapack-pdsyevr" : "lapack-dsyevr") : "none");
+    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? subq_scalapack_eig_routine(ctx->size) : "lapack-dsyevr") : "none");
     if (!e) e = subq_json_num(j, "norm_fro", nrm);
     if (!e) e = subq_json_int(j, "kernel_evals", (long long)kev);
     if (!e) e = subq_json_int(j, "kde_kernel_evals", (long long)st.kde_evals);

@@ -3,7 +3,7 @@
  * Laplacian; quality against the exact graph: quadratic-form ratios x^T L~ x / x^T L x
  * (exact, blocked, matrix-free) over random vectors and over the sparsifier's extreme
  * normalised-Laplacian eigenvectors, and the k smallest non-zero eigenvalues of the
- * normalised Laplacian (SLEPc on L~ vs dense ScaLAPACK pdsyevr on L, or LAPACK dsyevr on
+ * normalised Laplacian (SLEPc on L~ vs dense ScaLAPACK pdsyevr/pdsyevx on L, or LAPACK dsyevr on
  * rank 0 with --dense=lapack, for n <= --dense-max). */
 #include <math.h>
 #include <string.h>
@@ -17,14 +17,14 @@ static const subq_opt_spec_t opts_[] = {
     {"vectors", SUBQ_OPT_INT, "20", "", "random test vectors for x^T L~ x / x^T L x", NULL, 1, 1000},
     {"check-max", SUBQ_OPT_INT, "20000", "points", "largest n for the exact quadratic forms (n^2 kernel evaluations per product)", NULL, 0, 1e7},
     {"dense-max", SUBQ_OPT_INT, "5000", "points", "largest n for the dense eigenvalues (ScaLAPACK: 8 n^2 / ranks bytes per rank; LAPACK: 8 n^2 on rank 0)", NULL, 0, 46340},
-    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic N, pdsyevr) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
+    {"dense", SUBQ_OPT_CHOICE, "scalapack", "", "dense reference: scalapack (block-cyclic N, pdsyevr/pdsyevx) | lapack (dsyevr on rank 0)", "scalapack|lapack", 0, 0},
     {"save", SUBQ_OPT_FLAG, "0", "", "save L~ in PETSc binary format as laplacian.petsc", NULL, 0, 0},
     {NULL, 0, NULL, NULL, NULL, NULL, 0, 0}};
 
 /* Collective: the counts that fix the job's communication (docs/comm-model.md,
  * tools/comm_model.py sparsify_job_counts) into the summary on rank 0.  The tree's pairs per
  * level are replicated; the sampling's, PETSc/SLEPc's and the ScaLAPACK dense reference's
- * (BLACS inside pdsyevr; zero with --dense=lapack or n > --dense-max) MPI calls and bytes
+ * (BLACS inside pdsyevr/pdsyevx; zero with --dense=lapack or n > --dense-max) MPI calls and bytes
  * sent are per rank (gathered in a control section: the bookkeeping is not the algorithm's
  * traffic). */
 static int report_comm_(subq_job_ctx_t *ctx, const subq_sparsifier_t *sp,
@@ -190,7 +190,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "slepc_time_s", t_eig);
     if (!e) e = subq_json_num(j, "check_time_s", do_chk ? t_chk : NAN);
     if (!e) e = subq_json_num(j, "dense_time_s", do_dense ? t_dense : NAN);
-    if (!e) e = subq_json_str(j, "dense_method", !do_dense ? "none" : strcmp(dense_name, "scalapack") == 0 ? "scalapack-pdsyevr" : "lapack-dsyevr");
+    if (!e) e = subq_json_str(j, "dense_method", !do_dense ? "none" : strcmp(dense_name, "scalapack") == 0 ? subq_scalapack_eig_routine(ctx->size) : "lapack-dsyevr");
     if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
     if (!e) e = subq_json_bool(j, "saved", save);
     subq_job_table(ctx, "x^T L~x / x^T Lx", "random [%.4f, %.4f], eigenvectors [%.4f, %.4f]%s", rmin,

@@ -1,6 +1,7 @@
 /* Dense kernel-matrix reference with ScaLAPACK: the kernel matrix is built directly in
  * the 2D block-cyclic layout (each process computes its own blocks) and its spectrum is
- * computed by pdsyevr (MRRR) for the wanted end of the spectrum only; the same for the
+ * computed for the wanted end of the spectrum only, by pdsyevr (MRRR) on square process
+ * grids and pdsyevx on the others; the same for the
  * normalised Laplacian of the kernel graph.
  * Debian ships no C headers for ScaLAPACK: the prototypes are declared here (gfortran
  * calling convention, hidden character lengths appended). */
@@ -23,6 +24,13 @@ extern void pdsyev_(const char *jobz, const char *uplo, const int *n, double *a,
                     const int *jz, const int *descz, double *work, const int *lwork, int *info,
                     size_t ljobz, size_t luplo);
 
+extern void pdsyevx_(const char *jobz, const char *range, const char *uplo, const int *n,
+                     double *a, const int *ia, const int *ja, const int *desca,
+                     const double *vl, const double *vu, const int *il, const int *iu,
+                     const double *abstol, int *m, int *nz, double *w, const double *orfac,
+                     double *z, const int *iz, const int *jz, const int *descz, double *work,
+                     const int *lwork, int *iwork, const int *liwork, int *ifail, int *iclustr,
+                     double *gap, int *info, size_t ljobz, size_t lrange, size_t luplo);
 extern void pdsyevr_(const char *jobz, const char *range, const char *uplo, const int *n,
                      double *a, const int *ia, const int *ja, const int *desca,
                      const double *vl, const double *vu, const int *il, const int *iu, int *m,
@@ -166,6 +174,63 @@ static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, do
   return e;
 }
 
+/* The same as bc_syevr_ by pdsyevx (Householder tridiagonalization pdsytrd, bisection,
+ * inverse iteration with reorthogonalization inside clusters, pdormtr), for non-square
+ * process grids: pdsyevr's pdsyntrd copies the matrix to the largest square sub-grid (one
+ * process of a 2 x 1 grid) through pdgemr2d, whose buffer size overflows a 32-bit int above
+ * n = 16,383 ("xxmr2d: out of memory", ScaLAPACK 2.2).  The workspace gets room for a
+ * cluster as large as the wanted range, so that no eigenvector is left unorthogonalized
+ * (info = 2 would be an error here). */
+static int bc_syevx_(MPI_Comm comm, int n, int nb, double *A, const int *desc, int il, int iu,
+                     int nprocs, double *w, double *Z, int want_vecs) {
+  int one = 1, lwork = -1, liwork = -1, info = 0, m = 0, nz = 0;
+  double q = 0, vl = 0, vu = 0, abstol = 0, orfac = -1;
+  int iq = 0;
+  double *work = NULL, *gap = NULL;
+  int *iwork = NULL, *ifail = NULL, *iclustr = NULL;
+  const char *jobz = want_vecs ? "V" : "N";
+  double *z = want_vecs ? Z : A;
+  int e = SUBQ_ALLOC(ifail, (size_t)n);
+  if (!e) e = SUBQ_ALLOC(iclustr, 2 * (size_t)nprocs + 2);
+  if (!e) e = SUBQ_ALLOC(gap, (size_t)nprocs + 1);
+  e = subq_error_agree(comm, e);
+  if (!e) {
+    pdsyevx_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
+             &orfac, z, &one, &one, desc, &q, &lwork, &iq, &liwork, ifail, iclustr, gap, &info,
+             1, 1, 1);
+    if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx workspace query: info = %d", info);
+  }
+  double qi[2] = {q, (double)iq};
+  e = subq_error_agree(comm, e);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
+  const double ormtr = fmax(nb * (nb - 1) / 2.0, 2.0 * (n + nb) * nb) + (double)nb * nb;
+  const double cluster = want_vecs ? (double)(iu - il + 1) * n : 0;
+  lwork = (int)fmin(2147483000.0, qi[0] * 1.1 + 4.0 * n + 1000 + ormtr + cluster);
+  liwork = (int)qi[1] + 8 * n + 100;
+  if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
+  if (!e) e = SUBQ_ALLOC(iwork, (size_t)liwork);
+  e = subq_error_agree(comm, e);
+  if (!e) {
+    pdsyevx_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
+             &orfac, z, &one, &one, desc, work, &lwork, iwork, &liwork, ifail, iclustr, gap,
+             &info, 1, 1, 1);
+    if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx of the %d x %d matrix: info = %d", n, n, info);
+    else if (m != iu - il + 1 || (want_vecs && nz != m))
+      e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx found %d eigenvalues and %d vectors of %d..%d",
+                    m, nz, il, iu);
+    e = subq_error_agree(comm, e);
+  }
+  if (!e && MPI_Bcast(w, iu - il + 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of the eigenvalues failed");
+  subq_free(&work);
+  subq_free(&iwork);
+  subq_free(&ifail);
+  subq_free(&iclustr);
+  subq_free(&gap);
+  return e;
+}
+
 /* Global index of local row (column) l of a block-cyclic dimension on p processes. */
 static inline size_t bc_global_(int l, int nb, int p, int me) {
   return ((size_t)l / (size_t)nb * (size_t)p + (size_t)me) * (size_t)nb + (size_t)l % (size_t)nb;
@@ -265,14 +330,16 @@ static int bc_dense_eig_(const subq_dmat_t *X, const subq_kernel_t *kernel, int 
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of ||K||_F failed");
   e = subq_error_agree(X->comm, e);
   if (!e && laplacian) e = bc_normalised_laplacian_(X, g, kernel, nb, mloc, nloc, lld, K);
-  if (!e) e = bc_syevr_(X->comm, ni, nb, K, desc, jl, ju, wl, Z, vecs != NULL);
+  const int square = g->nprow == g->npcol;
+  if (!e && square) e = bc_syevr_(X->comm, ni, nb, K, desc, jl, ju, wl, Z, vecs != NULL);
+  else if (!e) e = bc_syevx_(X->comm, ni, nb, K, desc, jl, ju, g->nprow * g->npcol, wl, Z, vecs != NULL);
   if (e == SUBQ_ERR_LAPACK) {
-    /* pdsyevr's parallel MRRR fails on some highly degenerate spectra (e.g. a kernel
+    /* the subset solvers fail on some highly degenerate spectra (pdsyevr's parallel MRRR on a kernel
      * matrix of duplicate pairs at a tiny bandwidth: DSTEGR2A rejects its input and no
      * eigenvalue comes back, detected above): rebuild the matrix and take the whole
      * spectrum by pdsyevd / pdsyev instead */
-    subq_log(SUBQ_LOG_WARN, "pdsyevr failed on the %zu x %zu matrix; retrying with %s (whole spectrum)",
-             n, n, vecs ? "pdsyevd" : "pdsyev");
+    subq_log(SUBQ_LOG_WARN, "%s failed on the %zu x %zu matrix; retrying with %s (whole spectrum)",
+             square ? "pdsyevr" : "pdsyevx", n, n, vecs ? "pdsyevd" : "pdsyev");
     subq_error_clear();
     e = 0;
     if (mloc > 0 && nloc > 0)
@@ -372,4 +439,10 @@ int subq_laplacian_dense_eigs_scalapack(const subq_dmat_t *X, const subq_kernel_
   if (!e) memcpy(lambda, w + 1, k * sizeof *lambda);
   subq_free(&w);
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
+}
+
+const char *subq_scalapack_eig_routine(int nprocs) {
+  int r = 1;
+  while ((r + 1) * (r + 1) <= nprocs) r++;
+  return r * r == nprocs ? "scalapack-pdsyevr" : "scalapack-pdsyevx";
 }
