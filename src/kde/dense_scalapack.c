@@ -72,6 +72,21 @@ static int bc_points_(const subq_dmat_t *X, const subq_blacs_grid_t *g, int nb, 
   return e;
 }
 
+/* After a subset eigensolver (name): its info and counts checked, agreed, and w[0..iu-il]
+ * taken from rank 0 (W is documented as global; every rank then reports the same). */
+static int bc_subset_done_(MPI_Comm comm, const char *name, int n, int info, int m, int nz,
+                           int il, int iu, int want_vecs, double *w) {
+  int e = 0;
+  if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "%s of the %d x %d matrix: info = %d", name, n, n, info);
+  else if (m != iu - il + 1 || (want_vecs && nz != m))
+    e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "%s found %d eigenvalues and %d vectors of %d..%d", name, m,
+                  nz, il, iu);
+  e = subq_error_agree(comm, e);
+  if (!e && MPI_Bcast(w, iu - il + 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of the eigenvalues failed");
+  return e;
+}
+
 /* Eigenvalues il..iu (1-based, ascending) of the block-cyclic symmetric A (destroyed) by
  * pdsyevr (MRRR; Vomel, Parlett et al., ScaLAPACK 2.0): w (n) holds them in w[0..iu-il]
  * on every rank; Z (same layout as A) their eigenvectors in columns 0..iu-il when
@@ -104,15 +119,8 @@ static int bc_syevr_(MPI_Comm comm, int n, int nb, double *A, const int *desc, i
   if (!e) {
     pdsyevr_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
              &one, desc, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
-    if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr of the %d x %d matrix: info = %d", n, n, info);
-    else if (m != iu - il + 1 || (want_vecs && nz != m))
-      e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr found %d eigenvalues and %d vectors of %d..%d",
-                    m, nz, il, iu);
-    e = subq_error_agree(comm, e);
+    e = bc_subset_done_(comm, "pdsyevr", n, info, m, nz, il, iu, want_vecs, w);
   }
-  /* W is documented as global; take rank 0's copy so that every rank reports the same */
-  if (!e && MPI_Bcast(w, iu - il + 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS)
-    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of the eigenvalues failed");
   subq_free(&work);
   subq_free(&iwork);
   return e;
@@ -215,14 +223,8 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, double *A, const int *desc, i
     pdsyevx_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
              &orfac, z, &one, &one, desc, work, &lwork, iwork, &liwork, ifail, iclustr, gap,
              &info, 1, 1, 1);
-    if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx of the %d x %d matrix: info = %d", n, n, info);
-    else if (m != iu - il + 1 || (want_vecs && nz != m))
-      e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx found %d eigenvalues and %d vectors of %d..%d",
-                    m, nz, il, iu);
-    e = subq_error_agree(comm, e);
+    e = bc_subset_done_(comm, "pdsyevx", n, info, m, nz, il, iu, want_vecs, w);
   }
-  if (!e && MPI_Bcast(w, iu - il + 1, MPI_DOUBLE, 0, comm) != MPI_SUCCESS)
-    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Bcast of the eigenvalues failed");
   subq_free(&work);
   subq_free(&iwork);
   subq_free(&ifail);
