@@ -22,7 +22,7 @@
  * results/graph). */
 #define SUBQ_GRAPH_JOB_KDE_OPTS                                                             \
   {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for the degrees (source distribution) and the sampling tree (deann: one DEANN oracle per tree node, for small bandwidths)", "exact|sampling|hbe|deann", 0, 0}, \
-  {"kde-samples", SUBQ_OPT_INT, "8", "per group", "KDE samples per tree node (sampling; 8: fewest evaluations at < 0.3% error at the median bandwidth, results/graph; small bandwidths need more or --estimator=exact) or tables (hbe) per group", NULL, 1, 4e9}, \
+  {"kde-samples", SUBQ_OPT_INT, "8", "per group", "KDE samples per tree node (sampling; 8: fewest evaluations at < 0.3% error at the median bandwidth, results/graph; small bandwidths: --estimator=deann --tree-mix=0.5, results/graph) or tables (hbe) per group", NULL, 1, 4e9}, \
   {"tree-mix", SUBQ_OPT_REAL, "0.02", "", "defensive mixing weight a of the tree descent in [0, 1): p_c = (1 - a) KDE share + a size share", NULL, 0, 0.999999}, \
   {"kde-probe", SUBQ_OPT_INT, "1", "clusters", "deann: nearest IVF clusters (ceil(sqrt(|node|)) per tree node) summed exactly per query", NULL, 1, 1e9}, \
   SUBQ_KDE_JOB_GROUPS_OPT, SUBQ_GRAPH_JOB_LEAF_OPT

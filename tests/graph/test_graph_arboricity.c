@@ -125,18 +125,20 @@ int main(int argc, char **argv) {
   /* same on one rank: the same samples; degrees (hence w(E)) agree to rounding */
   CHECK(st[1].edges == st[0].edges && st[1].set_size == st[0].set_size);
   CHECK_CLOSE(est[1], est[0], 1e-12);
-  { /* a sampling tree, 16 points per node (8 gives one outlier edge here: 8.3x off, see
-     * results/graph); stated error 10% */
+  for (size_t pg = 16; pg >= 8; pg -= 8) {
+    /* a sampling tree, 16 points per node: stated error 10%; 8 per node (the default
+     * mixing weight): printed, not asserted -- one outlier edge, 8.3x off, the failure
+     * the DEANN case below fixes (results/graph) */
     subq_kde_t *o = NULL;
     double deg[240], e8 = 0;
-    subq_kde_tree_t *tr = gt_tree(X, ker, SUBQ_KDE_SAMPLING, 16, 5, 8, deg, &o);
+    subq_kde_tree_t *tr = gt_tree(X, ker, SUBQ_KDE_SAMPLING, pg, 5, 8, deg, &o);
     CHECK_OK(subq_arboricity_estimate(tr, X, &ker, deg, T, 17, &e8, &st[1]));
     if (rank == 0)
-      printf("240 points, sampling tree (16 per node): estimate %.6f (|S| = %zu), relative error "
-             "%.4f, %llu kernel evaluations (%.3f of n(n-1)/2)\n", e8, st[1].set_size,
+      printf("240 points, sampling tree (%zu per node): estimate %.6f (|S| = %zu), relative error "
+             "%.4f, %llu kernel evaluations (%.3f of n(n-1)/2)\n", pg, e8, st[1].set_size,
              fabs(e8 - exact) / exact, (unsigned long long)st[1].sample_evals,
              (double)st[1].sample_evals / (0.5 * n * (n - 1)));
-    CHECK(fabs(e8 - exact) <= 0.1 * exact);
+    if (pg == 16) CHECK(fabs(e8 - exact) <= 0.1 * exact);
     subq_kde_tree_destroy(&tr);
     subq_kde_destroy(&o);
   }
@@ -164,18 +166,6 @@ int main(int argc, char **argv) {
              fabs(ed - exact) / exact, (unsigned long long)st[1].sample_evals,
              (double)st[1].sample_evals / (0.5 * n * (n - 1)));
     CHECK(fabs(ed - exact) <= 0.1 * exact);
-    subq_kde_tree_destroy(&tr);
-    subq_kde_destroy(&o);
-  }
-  { /* control: the sampling tree with 8 per node and the default mixing weight (printed,
-     * not asserted: the failure the case above fixes) */
-    subq_kde_t *o = NULL;
-    double deg[240], e8 = 0;
-    subq_kde_tree_t *tr = gt_tree(X, ker, SUBQ_KDE_SAMPLING, 8, 5, 8, deg, &o);
-    CHECK_OK(subq_arboricity_estimate(tr, X, &ker, deg, T, 17, &e8, &st[1]));
-    if (rank == 0)
-      printf("240 points, sampling tree (8 per node, mix 0.02): estimate %.6f, relative error %.4f\n",
-             e8, fabs(e8 - exact) / exact);
     subq_kde_tree_destroy(&tr);
     subq_kde_destroy(&o);
   }
