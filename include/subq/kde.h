@@ -223,6 +223,11 @@ void subq_kde_tree_destroy(subq_kde_tree_t **tree);
  * sampling).  Errors: SUBQ_ERR_ARG (NULL tree, a outside [0, 1)). */
 int subq_kde_tree_set_mix(subq_kde_tree_t *tree, double mix);
 
+/* Not collective: this rank's kernel evaluations (DEANN: centre distances) made by the
+ * setups of the per-node oracles (HBE, DEANN trees; 0 for exact and sampling trees),
+ * counted as subq_kde_local_evals counts them; sum over ranks for the total. */
+uint64_t subq_kde_tree_setup_evals_local(const subq_kde_tree_t *tree);
+
 /* Collective: for each t < s, sample a neighbour nbr[t] of src[t] (global indices,
  * replicated) with P(j | i) ~ k(x_i, x_j), j != i (exactly so for exact trees).  Draws
  * are keyed by (seed, a per-tree sample counter + t, level) so results do not depend on

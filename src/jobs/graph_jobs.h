@@ -87,7 +87,9 @@ static inline int subq_graph_job_report_sparsifier(subq_job_ctx_t *ctx,
   return SUBQ_OK;
 }
 /* Collective: the degree oracle from SUBQ_GRAPH_JOB_KDE_OPTS, the kernel-graph degree
- * estimates deg (n, replicated; *evals their kernel evaluations) and the KDE tree over X
+ * estimates deg (n, replicated; *evals their kernel evaluations plus those of the
+ * oracles' setups: DEANN's centre distances, HBE's, in the degree oracle and the tree's
+ * nodes) and the KDE tree over X
  * (BIKSZ weighted vertex and edge sampling).  On error nothing is left allocated. */
 static inline int subq_graph_job_tree(subq_job_ctx_t *ctx, const subq_dmat_t *X,
                                       const subq_kernel_t *kernel, subq_kde_t **o,
@@ -106,9 +108,14 @@ static inline int subq_graph_job_tree(subq_job_ctx_t *ctx, const subq_dmat_t *X,
   if (!e) e = subq_kde_set_seed(*o, ctx->seed);
   e = subq_error_agree(ctx->comm, e);
   if (!e) e = subq_kde_setup(*o, X);
+  uint64_t setup = !e ? subq_kde_local_evals(*o) : 0; /* DEANN, HBE setups (this rank) */
   if (!e) e = subq_kde_query_points(*o, 1.0, deg, evals);
   if (!e) e = subq_kde_tree_create(*o, X, (size_t)leaf, T);
   if (!e) e = subq_kde_tree_set_mix(*T, mix);
+  if (!e) setup += subq_kde_tree_setup_evals_local(*T);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, &setup, 1, MPI_UINT64_T, MPI_SUM, ctx->comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the oracle setup evaluations failed");
+  if (!e) *evals += setup;
   if (e) subq_kde_tree_destroy(T), subq_kde_destroy(o);
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
 }

@@ -42,6 +42,7 @@ typedef struct {
   size_t ns;        /* shared-sample trees: |S_v| */
   size_t *sidx;     /* sorted global indices of S_v (with repetition); NULL: S_v = [lo, hi) */
   int exact;        /* estimates at this node are exact */
+  uint64_t setup_evals; /* this rank's evaluations in the setup of kde */
 } node_t;
 
 struct subq_kde_tree {
@@ -100,6 +101,7 @@ static int build_(subq_kde_tree_t *T, const subq_kde_t *proto, size_t lo, size_t
     k->seed = proto->seed;
     k->stream = (uint64_t)me + 1;
     SUBQ_CALL(subq_kde_setup_range_(k, T->X, lo, size));
+    v->setup_evals = k->evals_local;
     v->exact = k->type == SUBQ_KDE_EXACT || k->fallback_m > 0;
   }
   if (size <= leaf) return SUBQ_OK;
@@ -553,6 +555,12 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
   if (e) return subq_error_trace(e, __FILE__, __LINE__, __func__);
   if (evals) *evals = ev;
   return SUBQ_OK;
+}
+
+uint64_t subq_kde_tree_setup_evals_local(const subq_kde_tree_t *T) {
+  uint64_t t = 0;
+  for (size_t i = 0; T && i < T->nnodes; i++) t += T->nodes[i].setup_evals;
+  return t;
 }
 
 int subq_kde_tree_set_mix(subq_kde_tree_t *T, double mix) {
