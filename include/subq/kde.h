@@ -198,8 +198,9 @@ int subq_kde_sample_vertices(subq_kde_t *kde, size_t s, uint64_t seed, size_t *i
  * points or the prototype is exact), drawn at build from the counter RNG keyed by (seed,
  * node), shared by all queries; the estimate is (|v| - [i in v]) times the mean of
  * k(x_i, x_s) over s in S_v, s != i, and all queries at one node and level are one
- * dgemm-based kernel block (subq_kernel_block).  HBE prototypes keep one HBE oracle per
- * node.  A child is chosen with probability (1 - a) e_c/(e_l + e_r) + a s_c/(s_l + s_r)
+ * dgemm-based kernel block (subq_kernel_block).  HBE and DEANN prototypes keep one
+ * oracle of their type per node (DEANN: IVF clusters of the node's own points, Karppa,
+ * Aumueller, Pagh 2022, for small bandwidths), one query per sample and level.  A child is chosen with probability (1 - a) e_c/(e_l + e_r) + a s_c/(s_l + s_r)
  * (s_c: points of the child other than i; a = 0.02 unless both estimates are exact), so
  * every neighbour with k > 0 has positive probability.  Leaves of at most leaf_size
  * points are resolved exactly (one exponential race over the leaf: j with probability
@@ -213,6 +214,19 @@ typedef struct subq_kde_tree subq_kde_tree_t;
 int subq_kde_tree_create(const subq_kde_t *proto, const subq_dmat_t *X, size_t leaf_size,
                          subq_kde_tree_t **tree);
 void subq_kde_tree_destroy(subq_kde_tree_t **tree);
+
+/* Not collective (call with the same value on every rank): the defensive mixing weight a
+ * of the descent, p_c = (1 - a) e_c / (e_l + e_r) + a s_c / (s_l + s_r) at nodes with an
+ * approximate estimate (default 0.02).  A larger a bounds how far q(j | i) can fall below
+ * the true k(x_i, x_j) / deg_i per level (at most a factor 2 / a for halves) at the cost
+ * of more draws into subtrees of small weight (Owen, Zhou 2000, defensive importance
+ * sampling).  Errors: SUBQ_ERR_ARG (NULL tree, a outside [0, 1)). */
+int subq_kde_tree_set_mix(subq_kde_tree_t *tree, double mix);
+
+/* Not collective: this rank's kernel evaluations (DEANN: centre distances) made by the
+ * setups of the per-node oracles (HBE, DEANN trees; 0 for exact and sampling trees),
+ * counted as subq_kde_local_evals counts them; sum over ranks for the total. */
+uint64_t subq_kde_tree_setup_evals_local(const subq_kde_tree_t *tree);
 
 /* Collective: for each t < s, sample a neighbour nbr[t] of src[t] (global indices,
  * replicated) with P(j | i) ~ k(x_i, x_j), j != i (exactly so for exact trees).  Draws
@@ -244,7 +258,7 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *tree, size_t s, const s
  * Each call of s samples makes, over the tree's communicator: one Allreduce of rows_c x d
  * doubles (the distinct sources' rows, subq_kde_gather_rows), one Allreduce of 2 P_l + 1
  * doubles per level l that has a sample at an internal node (P_l distinct (node, source)
- * pairs; HBE trees: one subq_kde_query_multi_ per level instead), and in the leaf race an
+ * pairs; HBE and DEANN trees: one subq_kde_query_multi_ per level instead), and in the leaf race an
  * Allreduce of s MPI_DOUBLE_INT and one of P_leaf + 1 doubles.  Pairs depend on the
  * draws (the data): P_l <= min(draws_l, nodes at level l x rows_c). */
 #define SUBQ_KDE_TREE_MAX_LEVELS 64

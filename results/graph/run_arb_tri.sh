@@ -35,3 +35,21 @@ run digits-triangles-m64 triangles --data=digits --kde-samples=64
 run digits-h7-triangles-sampling triangles --data=digits --bandwidth=7
 run digits-h7-triangles-exact-oracle triangles --data=digits --bandwidth=7 --estimator=exact
 run fm3k-triangles triangles --data=fmnist:test:3000
+# Small bandwidth, issue 8 follow-up (graph4): DEANN oracles in the tree nodes, the defensive
+# mixing weight of the descent (--tree-mix), the probe count (--kde-probe).
+run digits-h7-arboricity-deann "${A[@]}" --data=digits --bandwidth=7 --estimator=deann
+run digits-h7-arboricity-deann-probe2 "${A[@]}" --data=digits --bandwidth=7 --estimator=deann --kde-probe=2
+run digits-h7-arboricity-deann-probe3 "${A[@]}" --data=digits --bandwidth=7 --estimator=deann --kde-probe=3
+run digits-h7-arboricity-deann-mix05 "${A[@]}" --data=digits --bandwidth=7 --estimator=deann --tree-mix=0.5
+run digits-h7-arboricity-deann-probe2-mix05 "${A[@]}" --data=digits --bandwidth=7 --estimator=deann --kde-probe=2 --tree-mix=0.5
+run digits-h7-arboricity-deann-leaf128-mix05 "${A[@]}" --data=digits --bandwidth=7 --estimator=deann --leaf=128 --tree-mix=0.5
+run digits-h7-arboricity-sampling-mix01 "${A[@]}" --data=digits --bandwidth=7 --tree-mix=0.1
+run digits-h7-arboricity-sampling-mix03 "${A[@]}" --data=digits --bandwidth=7 --tree-mix=0.3
+run digits-h7-arboricity-sampling-mix05 "${A[@]}" --data=digits --bandwidth=7 --tree-mix=0.5
+run digits-h7-arboricity-sampling-m64-mix05 "${A[@]}" --data=digits --bandwidth=7 --kde-samples=64 --tree-mix=0.5
+run digits-h7-arboricity-sampling-leaf128-mix05 "${A[@]}" --data=digits --bandwidth=7 --leaf=128 --tree-mix=0.5
+run digits-arboricity-deann-mix05 "${A[@]}" --data=digits --estimator=deann --tree-mix=0.5
+run digits-arboricity-deann "${A[@]}" --data=digits --estimator=deann
+run digits-arboricity-mix05 "${A[@]}" --data=digits --tree-mix=0.5
+run digits-h7-triangles-deann-mix05 triangles --data=digits --bandwidth=7 --estimator=deann --tree-mix=0.5
+run digits-triangles-deann-mix05 triangles --data=digits --estimator=deann --tree-mix=0.5

@@ -21,8 +21,10 @@
  * samples per node: fewest evaluations at < 0.3% error on digits and Fashion-MNIST 3000,
  * results/graph). */
 #define SUBQ_GRAPH_JOB_KDE_OPTS                                                             \
-  {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for the degrees (source distribution) and the sampling tree", "exact|sampling|hbe", 0, 0}, \
-  {"kde-samples", SUBQ_OPT_INT, "8", "per group", "KDE samples per tree node (sampling; 8: fewest evaluations at < 0.3% error at the median bandwidth, results/graph; small bandwidths need more or --estimator=exact) or tables (hbe) per group", NULL, 1, 4e9}, \
+  {"estimator", SUBQ_OPT_CHOICE, "sampling", "", "KDE oracle for the degrees (source distribution) and the sampling tree (deann: one DEANN oracle per tree node, for small bandwidths)", "exact|sampling|hbe|deann", 0, 0}, \
+  {"kde-samples", SUBQ_OPT_INT, "8", "per group", "KDE samples per tree node (sampling; 8: fewest evaluations at < 0.3% error at the median bandwidth, results/graph; small bandwidths: --estimator=deann --tree-mix=0.5, results/graph) or tables (hbe) per group", NULL, 1, 4e9}, \
+  {"tree-mix", SUBQ_OPT_REAL, "0.02", "", "defensive mixing weight a of the tree descent in [0, 1): p_c = (1 - a) KDE share + a size share", NULL, 0, 0.999999}, \
+  {"kde-probe", SUBQ_OPT_INT, "1", "clusters", "deann: nearest IVF clusters (ceil(sqrt(|node|)) per tree node) summed exactly per query", NULL, 1, 1e9}, \
   SUBQ_KDE_JOB_GROUPS_OPT, SUBQ_GRAPH_JOB_LEAF_OPT
 
 #define SUBQ_GRAPH_JOB_LEAF_OPT                                                             \
@@ -85,24 +87,36 @@ static inline int subq_graph_job_report_sparsifier(subq_job_ctx_t *ctx,
   return SUBQ_OK;
 }
 /* Collective: the degree oracle from SUBQ_GRAPH_JOB_KDE_OPTS, the kernel-graph degree
- * estimates deg (n, replicated; *evals their kernel evaluations) and the KDE tree over X
+ * estimates deg (n, replicated; *evals their kernel evaluations plus those of the
+ * oracles' setups: DEANN's centre distances, HBE's, in the degree oracle and the tree's
+ * nodes) and the KDE tree over X
  * (BIKSZ weighted vertex and edge sampling).  On error nothing is left allocated. */
 static inline int subq_graph_job_tree(subq_job_ctx_t *ctx, const subq_dmat_t *X,
                                       const subq_kernel_t *kernel, subq_kde_t **o,
                                       subq_kde_tree_t **T, double *deg, uint64_t *evals) {
-  long ks, kg, leaf;
+  long ks, kg, leaf, probe;
   subq_kde_type_t type;
   SUBQ_CALL(subq_graph_job_kde_opts(ctx, &type, &ks, &kg, &leaf));
+  double mix;
+  SUBQ_CALL(subq_opts_int(ctx->opts, "kde-probe", &probe));
+  SUBQ_CALL(subq_opts_real(ctx->opts, "tree-mix", &mix));
   *o = NULL, *T = NULL;
   int e = subq_kde_create(ctx->comm, type, o);
   if (!e) e = subq_kde_set_kernel(*o, *kernel);
   if (!e) e = subq_kde_set_samples(*o, (size_t)ks, (size_t)kg);
+  if (!e) e = subq_kde_set_deann(*o, 0, (size_t)probe);
   if (!e) e = subq_kde_set_seed(*o, ctx->seed);
   e = subq_error_agree(ctx->comm, e);
   if (!e) e = subq_kde_setup(*o, X);
+  uint64_t setup = !e ? subq_kde_local_evals(*o) : 0; /* DEANN, HBE setups (this rank) */
   if (!e) e = subq_kde_query_points(*o, 1.0, deg, evals);
   if (!e) e = subq_kde_tree_create(*o, X, (size_t)leaf, T);
-  if (e) subq_kde_destroy(o);
+  if (!e) e = subq_kde_tree_set_mix(*T, mix);
+  if (!e) setup += subq_kde_tree_setup_evals_local(*T);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, &setup, 1, MPI_UINT64_T, MPI_SUM, ctx->comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the oracle setup evaluations failed");
+  if (!e) *evals += setup;
+  if (e) subq_kde_tree_destroy(T), subq_kde_destroy(o);
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
 }
 

@@ -11,11 +11,15 @@
  * is (|v| - [i in v]) * mean_{s in S_v, s != i} k(x_i, x_s), and all queries that sit at
  * one node in one level are answered by one kernel block (subq_kernel_block, dgemm) per
  * rank against the locally owned points of S_v, one MPI_Allreduce per level.  Queries of
- * the same source at the same node are answered once.  HBE prototypes keep one HBE oracle
- * per node (subq_kde_query_multi_).
+ * the same source at the same node are answered once.  HBE and DEANN prototypes keep one
+ * oracle of their type per node (over [lo, hi), stream node id + 1; DEANN: its own IVF
+ * clusters of the node's points, ceil(sqrt(|v|)) unless set), asked once per sample and
+ * level through subq_kde_query_multi_; below the leaf size a node's oracle is exact.
  *
  * The child is chosen with probability p_c = (1 - a) e_c / (e_l + e_r) + a s_c / (s_l + s_r)
- * (s_c: points of c other than i; a = SUBQ_KDE_TREE_MIX when an estimate is approximate,
+ * (s_c: points of c other than i; a = the tree's mixing weight (0.02 unless set by
+ * subq_kde_tree_set_mix; Owen, Zhou 2000, "Safe and effective importance sampling", JASA
+ * 95(449), defensive mixtures) when an estimate is approximate,
  * 0 when both are exact), so every j with k(x_i, x_j) > 0 has a positive probability.
  * Leaves are resolved by one exponential race (argmin_j E_j / k(x_i, x_j), E_j = -ln U_j
  * keyed by the global j), which picks j with probability k(x_i, x_j) / (leaf sum) exactly.
@@ -28,26 +32,29 @@
 
 #include "kde/kde_impl.h"
 
-#define SUBQ_KDE_TREE_MIX 0.02 /* defensive mixing weight of the subtree-size distribution */
+#define SUBQ_KDE_TREE_MIX 0.02 /* default defensive mixing weight (subq_kde_tree_set_mix) */
 enum { RB = 256, CB = 1024 };  /* row and column chunks of the kernel blocks */
 
 typedef struct {
   size_t lo, hi;
   long left, right; /* child node ids, -1 for a leaf */
-  subq_kde_t *kde;  /* HBE trees: oracle over [lo, hi) (NULL for the root) */
+  subq_kde_t *kde;  /* HBE/DEANN trees: oracle over [lo, hi) (NULL for the root) */
   size_t ns;        /* shared-sample trees: |S_v| */
   size_t *sidx;     /* sorted global indices of S_v (with repetition); NULL: S_v = [lo, hi) */
   int exact;        /* estimates at this node are exact */
+  uint64_t setup_evals; /* this rank's evaluations in the setup of kde */
 } node_t;
 
 struct subq_kde_tree {
   const subq_dmat_t *X;
   subq_kernel_t kernel;
-  int shared;   /* 1: shared-sample tree (exact/sampling prototype), 0: HBE oracles */
+  int shared;   /* 1: shared-sample tree (exact/sampling prototype), 0: per-node oracles
+                 * (HBE, DEANN) */
   double *xn2;  /* ||x_j||^2 of the local rows (nloc) */
   node_t *nodes;
   size_t nnodes, cap, depth;
   uint64_t count; /* samples drawn so far (numbering) */
+  double mix;     /* defensive mixing weight a of the subtree-size distribution */
   subq_kde_tree_stats_t st;
 };
 
@@ -94,6 +101,7 @@ static int build_(subq_kde_tree_t *T, const subq_kde_t *proto, size_t lo, size_t
     k->seed = proto->seed;
     k->stream = (uint64_t)me + 1;
     SUBQ_CALL(subq_kde_setup_range_(k, T->X, lo, size));
+    v->setup_evals = k->evals_local;
     v->exact = k->type == SUBQ_KDE_EXACT || k->fallback_m > 0;
   }
   if (size <= leaf) return SUBQ_OK;
@@ -119,7 +127,8 @@ int subq_kde_tree_create(const subq_kde_t *proto, const subq_dmat_t *X, size_t l
   if (!e) {
     T->X = X;
     T->kernel = proto->kernel;
-    T->shared = proto->type != SUBQ_KDE_HBE;
+    T->shared = proto->type == SUBQ_KDE_EXACT || proto->type == SUBQ_KDE_SAMPLING;
+    T->mix = SUBQ_KDE_TREE_MIX;
     /* halving gives at most 2 ceil(n / leaf) - 1 nodes; allow slack */
     T->cap = 4 * (X->n / leaf_size + 2);
     e = SUBQ_ZALLOC(T->nodes, T->cap);
@@ -403,7 +412,7 @@ static int leaf_race_(subq_kde_tree_t *T, work_t *w, size_t s, const size_t *src
   return e;
 }
 
-/* HBE trees, one level: est[2a + c] for the na active samples, one oracle query each. */
+/* Per-node-oracle trees (HBE, DEANN), one level: est[2a + c] for the na active samples, one oracle query each. */
 static int oracle_level_(subq_kde_tree_t *T, size_t na, const size_t *act, const long *cur,
                          const size_t *src, const double *Ys, const size_t *row, uint64_t first, size_t level,
                          double *Yq, subq_kde_t **ok, uint64_t *qids, double *est,
@@ -521,7 +530,7 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
         pl = sl / (sl + sr);
       } else {
         pl = wl / (wl + wr);
-        if (!(L->exact && R->exact)) pl = (1 - SUBQ_KDE_TREE_MIX) * pl + SUBQ_KDE_TREE_MIX * sl / (sl + sr);
+        if (!(L->exact && R->exact)) pl = (1 - T->mix) * pl + T->mix * sl / (sl + sr);
       }
       if (level == 0 && deg) deg[t] = wl + wr;
       double u = subq_rng_uniform(seed, SUBQ_KDE_STREAM_TREE, (first + t) * 256 + level);
@@ -545,6 +554,20 @@ int subq_kde_tree_sample_neighbors_prob(subq_kde_tree_t *T, size_t s, const size
   subq_free(&w.K);
   if (e) return subq_error_trace(e, __FILE__, __LINE__, __func__);
   if (evals) *evals = ev;
+  return SUBQ_OK;
+}
+
+uint64_t subq_kde_tree_setup_evals_local(const subq_kde_tree_t *T) {
+  uint64_t t = 0;
+  for (size_t i = 0; T && i < T->nnodes; i++) t += T->nodes[i].setup_evals;
+  return t;
+}
+
+int subq_kde_tree_set_mix(subq_kde_tree_t *T, double mix) {
+  SUBQ_CHECK(T != NULL, SUBQ_ERR_ARG, "tree is NULL");
+  SUBQ_CHECK(mix >= 0 && mix < 1, SUBQ_ERR_ARG, "tree mixing weight must be in [0, 1), got %g",
+             mix);
+  T->mix = mix;
   return SUBQ_OK;
 }
 

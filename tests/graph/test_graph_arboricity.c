@@ -3,7 +3,8 @@
  * planted dense block, with repeated edges) and on complete kernel graphs of 12 points;
  * (2) the dense kernel-graph reference against brute force on 12 points; (3) the KDE
  * edge-sampling estimator within its stated error of the exact value on 240 clustered
- * points, identical for any rank count; bad arguments; (4) the estimator at a small
+ * points, identical for any rank count, also with DEANN oracles in the tree nodes at 8
+ * samples per node where the sampling tree fails; bad arguments; (4) the estimator at a small
  * bandwidth with wrong (8-sample KDE) degree estimates against the exact value. */
 #include "graph_test.h"
 
@@ -124,18 +125,47 @@ int main(int argc, char **argv) {
   /* same on one rank: the same samples; degrees (hence w(E)) agree to rounding */
   CHECK(st[1].edges == st[0].edges && st[1].set_size == st[0].set_size);
   CHECK_CLOSE(est[1], est[0], 1e-12);
-  { /* a sampling tree, 16 points per node (8 gives one outlier edge here: 8.3x off, see
-     * results/graph); stated error 10% */
+  for (size_t pg = 16; pg >= 8; pg -= 8) {
+    /* a sampling tree, 16 points per node: stated error 10%; 8 per node (the default
+     * mixing weight): printed, not asserted -- one outlier edge, 8.3x off, the failure
+     * the DEANN case below fixes (results/graph) */
     subq_kde_t *o = NULL;
     double deg[240], e8 = 0;
-    subq_kde_tree_t *tr = gt_tree(X, ker, SUBQ_KDE_SAMPLING, 16, 5, 8, deg, &o);
+    subq_kde_tree_t *tr = gt_tree(X, ker, SUBQ_KDE_SAMPLING, pg, 5, 8, deg, &o);
     CHECK_OK(subq_arboricity_estimate(tr, X, &ker, deg, T, 17, &e8, &st[1]));
     if (rank == 0)
-      printf("240 points, sampling tree (16 per node): estimate %.6f (|S| = %zu), relative error "
-             "%.4f, %llu kernel evaluations (%.3f of n(n-1)/2)\n", e8, st[1].set_size,
+      printf("240 points, sampling tree (%zu per node): estimate %.6f (|S| = %zu), relative error "
+             "%.4f, %llu kernel evaluations (%.3f of n(n-1)/2)\n", pg, e8, st[1].set_size,
              fabs(e8 - exact) / exact, (unsigned long long)st[1].sample_evals,
              (double)st[1].sample_evals / (0.5 * n * (n - 1)));
-    CHECK(fabs(e8 - exact) <= 0.1 * exact);
+    if (pg == 16) CHECK(fabs(e8 - exact) <= 0.1 * exact);
+    subq_kde_tree_destroy(&tr);
+    subq_kde_destroy(&o);
+  }
+  { /* the same small bandwidth with 8 points per node: DEANN oracles in the tree nodes
+     * (Karppa-Aumueller-Pagh 2022: the nearest IVF cluster exactly + 8 samples) and the
+     * defensive mixing weight 0.5 (results/graph: digits h = 7, the sampling tree with 8
+     * per node is 4590x off, this setting 1.25%).  Stated error: 10%. */
+    subq_kde_t *o = NULL;
+    double deg[240], ed = 0;
+    subq_kde_tree_t *tr = NULL;
+    CHECK_OK(subq_kde_create(X->comm, SUBQ_KDE_DEANN, &o));
+    CHECK_OK(subq_kde_set_kernel(o, ker));
+    CHECK_OK(subq_kde_set_samples(o, 8, 1));
+    CHECK_OK(subq_kde_set_deann(o, 0, 1));
+    CHECK_OK(subq_kde_set_seed(o, 5));
+    CHECK_OK(subq_kde_setup(o, X));
+    CHECK_OK(subq_kde_query_points(o, 1.0, deg, NULL));
+    CHECK_OK(subq_kde_tree_create(o, X, 8, &tr));
+    CHECK_ERR(subq_kde_tree_set_mix(tr, 1.0), SUBQ_ERR_ARG, "mixing weight");
+    CHECK_OK(subq_kde_tree_set_mix(tr, 0.5));
+    CHECK_OK(subq_arboricity_estimate(tr, X, &ker, deg, T, 17, &ed, &st[1]));
+    if (rank == 0)
+      printf("240 points, DEANN tree (8 per node, mix 0.5): estimate %.6f (|S| = %zu), relative "
+             "error %.4f, %llu kernel evaluations (%.3f of n(n-1)/2)\n", ed, st[1].set_size,
+             fabs(ed - exact) / exact, (unsigned long long)st[1].sample_evals,
+             (double)st[1].sample_evals / (0.5 * n * (n - 1)));
+    CHECK(fabs(ed - exact) <= 0.1 * exact);
     subq_kde_tree_destroy(&tr);
     subq_kde_destroy(&o);
   }
