@@ -72,6 +72,25 @@ static int bc_points_(const subq_dmat_t *X, const subq_blacs_grid_t *g, int nb, 
   return e;
 }
 
+/* Workspace for the subset eigensolvers: their documented minimum (pdsyevr: 5n + 3 +
+ * max(18 n, NP0 MQ0 + 2 nb^2) + (ceil(mz / P) + 2) n; pdsyevx: 5n + max(5 NN, NP0 MQ0 +
+ * 2 nb^2) + ceil(mz / P) NN, NN = max(n, nb, 2)), covered by one bound, plus pdormtr's own
+ * minimum and, for pdsyevx, room to reorthogonalize a cluster of all mz vectors.  Not the
+ * queried optimum q: that includes n^2 for pdsyntrd's copy of the whole matrix to one
+ * process, 8 n^2 bytes of workspace on every rank for nothing (UPLO = 'U' is passed, which
+ * never takes that path).  The smaller of the two, agreed over the ranks. */
+static int bc_subset_lwork_(int n, int nb, int nprow, int npcol, int mz, double q, int want_vecs) {
+  int zero = 0, nn = n > nb ? n : nb, np = nprow * npcol, mzb = mz > nb ? mz : nb;
+  nn = nn > 2 ? nn : 2;
+  const double np0 = numroc_(&n, &nb, &zero, &zero, &nprow);
+  const double mq0 = numroc_(&mzb, &nb, &zero, &zero, &npcol);
+  const double need = 6.0 * n + 3 + fmax(fmax(18.0 * n, 5.0 * nn), np0 * mq0 + 2.0 * nb * nb) +
+                      ((mz + np - 1) / np + 2.0) * nn;
+  const double ormtr = fmax(nb * (nb - 1) / 2.0, 2.0 * (n + nb) * nb) + (double)nb * nb;
+  const double extra = 4.0 * n + 1000 + ormtr + (want_vecs ? (double)mz * n : 0);
+  return (int)fmin(2147483000.0, fmin(q * 1.1, need) + extra);
+}
+
 /* After a subset eigensolver (name): its info and counts checked, agreed, and w[0..iu-il]
  * taken from rank 0 (W is documented as global; every rank then reports the same). */
 static int bc_subset_done_(MPI_Comm comm, const char *name, int n, int info, int m, int nz,
@@ -93,15 +112,15 @@ static int bc_subset_done_(MPI_Comm comm, const char *name, int n, int info, int
  * want_vecs.  Only the tridiagonal reduction is O(n^3): no full spectrum, no
  * back-transformation of unwanted vectors.  Phases agreed so that no rank enters a
  * ScaLAPACK collective another skips. */
-static int bc_syevr_(MPI_Comm comm, int n, int nb, double *A, const int *desc, int il, int iu,
-                     double *w, double *Z, int want_vecs) {
+static int bc_syevr_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double *A,
+                     const int *desc, int il, int iu, double *w, double *Z, int want_vecs) {
   int one = 1, lwork = -1, liwork = -1, info = 0, iq = 0, m = 0, nz = 0;
   double q = 0, vl = 0, vu = 0;
   double *work = NULL;
   int *iwork = NULL;
   const char *jobz = want_vecs ? "V" : "N";
   double *z = want_vecs ? Z : A; /* not referenced with JOBZ = 'N' */
-  pdsyevr_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
+  pdsyevr_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
            &one, desc, &q, &lwork, &iq, &liwork, &info, 1, 1, 1);
   int e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr workspace query: info = %d", info) : 0;
   /* the query can differ between processes: use the maximum over ranks, with a margin
@@ -110,14 +129,13 @@ static int bc_syevr_(MPI_Comm comm, int n, int nb, double *A, const int *desc, i
   e = subq_error_agree(comm, e);
   if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
-  const double ormtr = fmax(nb * (nb - 1) / 2.0, 2.0 * (n + nb) * nb) + (double)nb * nb;
-  lwork = (int)fmin(2147483000.0, qi[0] * 1.1 + 4.0 * n + 1000 + ormtr);
+  lwork = bc_subset_lwork_(n, nb, nprow, npcol, iu - il + 1, qi[0], 0);
   liwork = (int)qi[1] + 8 * n + 100;
   if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
   if (!e) e = SUBQ_ALLOC(iwork, (size_t)liwork);
   e = subq_error_agree(comm, e);
   if (!e) {
-    pdsyevr_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
+    pdsyevr_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
              &one, desc, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
     e = bc_subset_done_(comm, "pdsyevr", n, info, m, nz, il, iu, want_vecs, w);
   }
@@ -182,15 +200,18 @@ static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, do
   return e;
 }
 
-/* The same as bc_syevr_ by pdsyevx (Householder tridiagonalization pdsytrd, bisection,
- * inverse iteration with reorthogonalization inside clusters, pdormtr), for non-square
- * process grids: pdsyevr's pdsyntrd copies the matrix to the largest square sub-grid (one
- * process of a 2 x 1 grid) through pdgemr2d, whose buffer size overflows a 32-bit int above
- * n = 16,383 ("xxmr2d: out of memory", ScaLAPACK 2.2).  The workspace gets room for a
- * cluster as large as the wanted range, so that no eigenvector is left unorthogonalized
- * (info = 2 would be an error here). */
-static int bc_syevx_(MPI_Comm comm, int n, int nb, double *A, const int *desc, int il, int iu,
-                     int nprocs, double *w, double *Z, int want_vecs) {
+/* The same as bc_syevr_ by pdsyevx (tridiagonalization, bisection, inverse iteration with
+ * reorthogonalization inside clusters, pdormtr), for non-square process grids, where
+ * pdsyevr's parallel MRRR was seen to fail on degenerate spectra (2 and 3 processes, 6
+ * duplicate pairs at h = 1e-200: DSTEGR2A rejects its input).  The workspace gets room for
+ * a cluster as large as the wanted range, so that no eigenvector is left unorthogonalized
+ * (info = 2 would be an error here).  Both routines get UPLO = 'U': with 'L' and the
+ * queried workspace their pdsyntrd copies the whole matrix to the largest square sub-grid
+ * (one process of a 2 x 1 grid) through pdgemr2d, whose 32-bit buffer size overflows above
+ * n = 16,383 ("xxmr2d: out of memory", ScaLAPACK 2.2), and the other processes idle. */
+static int bc_syevx_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double *A,
+                     const int *desc, int il, int iu, double *w, double *Z, int want_vecs) {
+  const int nprocs = nprow * npcol;
   int one = 1, lwork = -1, liwork = -1, info = 0, m = 0, nz = 0;
   double q = 0, vl = 0, vu = 0, abstol = 0, orfac = -1;
   int iq = 0;
@@ -203,7 +224,7 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, double *A, const int *desc, i
   if (!e) e = SUBQ_ALLOC(gap, (size_t)nprocs + 1);
   e = subq_error_agree(comm, e);
   if (!e) {
-    pdsyevx_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
+    pdsyevx_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
              &orfac, z, &one, &one, desc, &q, &lwork, &iq, &liwork, ifail, iclustr, gap, &info,
              1, 1, 1);
     if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx workspace query: info = %d", info);
@@ -212,15 +233,13 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, double *A, const int *desc, i
   e = subq_error_agree(comm, e);
   if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
-  const double ormtr = fmax(nb * (nb - 1) / 2.0, 2.0 * (n + nb) * nb) + (double)nb * nb;
-  const double cluster = want_vecs ? (double)(iu - il + 1) * n : 0;
-  lwork = (int)fmin(2147483000.0, qi[0] * 1.1 + 4.0 * n + 1000 + ormtr + cluster);
+  lwork = bc_subset_lwork_(n, nb, nprow, npcol, iu - il + 1, qi[0], want_vecs);
   liwork = (int)qi[1] + 8 * n + 100;
   if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
   if (!e) e = SUBQ_ALLOC(iwork, (size_t)liwork);
   e = subq_error_agree(comm, e);
   if (!e) {
-    pdsyevx_(jobz, "I", "L", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
+    pdsyevx_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
              &orfac, z, &one, &one, desc, work, &lwork, iwork, &liwork, ifail, iclustr, gap,
              &info, 1, 1, 1);
     e = bc_subset_done_(comm, "pdsyevx", n, info, m, nz, il, iu, want_vecs, w);
@@ -333,8 +352,10 @@ static int bc_dense_eig_(const subq_dmat_t *X, const subq_kernel_t *kernel, int 
   e = subq_error_agree(X->comm, e);
   if (!e && laplacian) e = bc_normalised_laplacian_(X, g, kernel, nb, mloc, nloc, lld, K);
   const int square = g->nprow == g->npcol;
-  if (!e && square) e = bc_syevr_(X->comm, ni, nb, K, desc, jl, ju, wl, Z, vecs != NULL);
-  else if (!e) e = bc_syevx_(X->comm, ni, nb, K, desc, jl, ju, g->nprow * g->npcol, wl, Z, vecs != NULL);
+  if (!e && square)
+    e = bc_syevr_(X->comm, ni, nb, g->nprow, g->npcol, K, desc, jl, ju, wl, Z, vecs != NULL);
+  else if (!e)
+    e = bc_syevx_(X->comm, ni, nb, g->nprow, g->npcol, K, desc, jl, ju, wl, Z, vecs != NULL);
   if (e == SUBQ_ERR_LAPACK) {
     /* the subset solvers fail on some highly degenerate spectra (pdsyevr's parallel MRRR on a kernel
      * matrix of duplicate pairs at a tiny bandwidth: DSTEGR2A rejects its input and no
