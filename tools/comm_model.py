@@ -18,6 +18,7 @@ communication: theory, practice, and experience", CCPE 19(13) 2007.
 import csv
 import math
 import os
+import json
 import sys
 
 # Stated machine (one rank = one 4-core socket slice): 100 Gb/s InfiniBand-class network.
@@ -815,9 +816,28 @@ if __name__ == "__main__":
         predict()
     elif len(sys.argv) >= 3 and sys.argv[1] == "check":
         sys.exit(check(sys.argv[2:]))
+    elif len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help", "help"):
+        print(__doc__)
     elif len(sys.argv) >= 3 and sys.argv[1] == "check-sparsify":
+        if any(a in ("-h", "--help") for a in sys.argv[2:]):
+            print(__doc__)
+            sys.exit(0)
         nbad = 0
         for f in sys.argv[2:]:
+            try:
+                with open(f) as fh:
+                    j = json.load(fh)
+            except (OSError, ValueError) as ex:
+                print(f"check-sparsify: {f}: cannot read a summary.json ({ex})", file=sys.stderr)
+                sys.exit(2)
+            if j.get("job") != "sparsify" or "tree_calls" not in j:
+                print(f"check-sparsify: {f}: not a `subq sparsify` summary.json with the tree counts "
+                      f"(job {j.get('job')!r})", file=sys.stderr)
+                sys.exit(2)
+            if j.get("options", {}).get("estimator") == "hbe":
+                print(f"check-sparsify: {f}: the HBE tree is not modelled (--estimator=hbe)",
+                      file=sys.stderr)
+                sys.exit(2)
             fails, line = sparsify_check_summary(f)
             print(("FAIL " if fails else "ok ") + line + "".join("\n  " + x for x in fails))
             nbad += bool(fails)

@@ -64,7 +64,7 @@ int subq_laplacian_dense_eigs(const subq_dmat_t *X, const subq_kernel_t *kernel,
  * replicated in lambda (k), with N built directly in ScaLAPACK's 2D block-cyclic layout on
  * an nprow x npcol BLACS grid (0 x 0: most square) with nb x nb blocks (nb <= 0: 64): n^2
  * kernel evaluations in all, degrees by one Allreduce of 2 n doubles, eigenvalues 1..k+1
- * by pdsyevr or pdsyevx (RANGE = 'I', subq_scalapack_eig_routine; the first, 0, is
+ * by pdsyevr or pdsyevx (RANGE = 'I', subq_scalapack_eig_last_routine; the first, 0, is
  * dropped).  Memory: 8 n^2 / P bytes per rank
  * plus ScaLAPACK's workspace.  Errors: SUBQ_ERR_ARG (k = 0 or k >= n, n > 46340),
  * SUBQ_ERR_NUMERIC (a vertex of degree 0: disconnected graph), SUBQ_ERR_MEM,

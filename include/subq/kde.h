@@ -371,7 +371,7 @@ int subq_kernel_lra_error_sampled(const subq_dmat_t *X, const subq_kernel_t *ker
  * (its rows' and columns' points are broadcast from their row-block owners; n^2 kernel
  * evaluations in all, one dgemm per process).  The top k eigenvalues (and eigenvectors
  * when vecs != NULL) by pdsyevr (MRRR, square grids) or pdsyevx (other grids) with RANGE =
- * 'I' (subq_scalapack_eig_routine): the O(n^3) part is the tridiagonal reduction alone, no
+ * 'I' (subq_scalapack_eig_last_routine): the O(n^3) part is the tridiagonal reduction alone, no
  * other eigenpair is computed or back-transformed.
  * lambda (k, descending, replicated); vecs (may be NULL): the top-k eigenvectors as local
  * rows (X->nloc x k, row-major, X's distribution), each column's entries summing to >= 0;
@@ -384,12 +384,12 @@ int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *k
                                     double *vecs, double *best_err_fro, double *norm_fro,
                                     uint64_t *evals);
 
-/* Not collective: the name of the ScaLAPACK subset eigensolver the dense references use on
- * the default (most square) grid of nprocs processes: "scalapack-pdsyevr" on a square
- * grid, "scalapack-pdsyevx" otherwise (pdsyevr's pdsyntrd would copy the matrix to one
- * square sub-grid, overflowing pdgemr2d's 32-bit buffer size above n = 16,383).  Either
- * falls back to pdsyevd / pdsyev (whole spectrum, logged) when it fails. */
-const char *subq_scalapack_eig_routine(int nprocs);
+/* Not collective: the ScaLAPACK routine of this process's last successful dense reference
+ * (subq_kernel_dense_eig_scalapack, subq_laplacian_dense_eigs_scalapack), "none" before
+ * the first: "scalapack-pdsyevr" on square process grids, "scalapack-pdsyevx" on others
+ * (parallel MRRR failed on degenerate spectra there), or "scalapack-pdsyevd" /
+ * "scalapack-pdsyev" (whole spectrum) after the subset solver failed.  Not thread-safe. */
+const char *subq_scalapack_eig_last_routine(void);
 
 /* Collective: top eigenvalue and eigenvector of K by the kernel noisy power method
  * (Backurs, Indyk, Musco, Wagner 2021, "Faster kernel matrix algebra via density

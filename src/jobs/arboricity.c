@@ -21,12 +21,22 @@ static size_t samples_(size_t n, double eps, double C) {
   return (size_t)ceil(C * (double)n * log((double)n) / (eps * eps));
 }
 
+/* Set by estimate_ for report_: the estimate is above the trivial bound |S| / 2 of its own
+ * maximiser S (kernel weights are <= 1, so w(E(S)) <= |S| (|S| - 1) / 2). */
+static int over_bound_;
+
 static int estimate_(subq_kde_tree_t *tree, const subq_dmat_t *X, const subq_kernel_t *kernel,
                      const double *deg, size_t samples, uint64_t seed, double *est, void *st,
                      uint64_t *evals) {
   subq_arboricity_stats_t *s = st;
   SUBQ_CALL(subq_arboricity_estimate(tree, X, kernel, deg, samples, seed, est, s));
   *evals = s->sample_evals;
+  over_bound_ = *est > 0.5 * (double)s->set_size * (1 + 1e-12);
+  if (over_bound_)
+    subq_log(SUBQ_LOG_WARN, "arboricity: the estimate %.6g exceeds |S|/2 = %.6g, the most its "
+             "maximiser S of %zu points can have with kernel weights <= 1: a few sampled edges "
+             "carry very large importance weights (small bandwidth?); try --estimator=deann "
+             "--tree-mix=0.5 or --estimator=exact", *est, 0.5 * (double)s->set_size, s->set_size);
   return SUBQ_OK;
 }
 
@@ -45,6 +55,7 @@ static int report_(subq_job_ctx_t *ctx, size_t samples, const void *stv, const v
   SUBQ_CALL(subq_json_num(j, "exact_set_size", have_exact ? (double)xst->size : NAN));
   SUBQ_CALL(subq_json_int(j, "max_flows", (long long)st->flows));
   SUBQ_CALL(subq_json_num(j, "total_weight_estimate", st->total_weight));
+  SUBQ_CALL(subq_json_bool(j, "estimate_exceeds_bound", over_bound_));
   char xs[32] = "not computed";
   if (have_exact) snprintf(xs, sizeof xs, "%zu", xst->size);
   subq_job_table(ctx, "sampled graph", "%zu samples, %zu distinct edges, maximiser |S| = %zu (exact: %s)",

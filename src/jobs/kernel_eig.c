@@ -76,7 +76,8 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e && (size_t)m > X->n) {
     m = (long)X->n; /* more sampled columns than points costs more than the exact matvec */
     subq_log(SUBQ_LOG_WARN, "kernel-eig: --columns=%ld > n = %zu points; capped at %ld (n^2 kernel "
-                    "evaluations per matvec, as exact)", m_asked, X->n, m);
+                    "evaluations per matvec, as many as an exact product, but still sampled columns)",
+             m_asked, X->n, m);
   }
   /* The dense reference returns the top kd eigenpairs so that a multiple top eigenvalue
    * (e.g. K = I when the bandwidth is tiny, or pairs of duplicate points) is handled: the
@@ -148,7 +149,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
     if (!e) e = subq_json_num(j, "cpu_s", cpu_est);
     if (!e) e = subq_json_num(j, "dense_cpu_s", do_dense ? cpu_dense : NAN);
-    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? subq_scalapack_eig_routine(ctx->size) : "lapack-dsyevr") : "none");
+    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? subq_scalapack_eig_last_routine() : "lapack-dsyevr") : "none");
     if (!e) e = subq_json_num(j, "residual_sampled", res);
     if (!e) e = subq_json_num(j, "residual_rel", res / lam);
     if (!e) e = subq_json_int(j, "check_rows", do_dense ? 0 : crows);
@@ -180,5 +181,5 @@ static int run_(subq_job_ctx_t *ctx) {
 }
 
 const subq_job_t subq_job_kernel_eig = {
-    "kernel-eig", "Top eigenpair of a kernel matrix by the kernel noisy power method vs LAPACK.",
+    "kernel-eig", "Top eigenpair of a kernel matrix by the kernel noisy power method vs dense ScaLAPACK.",
     opts_, run_, 0};

@@ -123,7 +123,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "err_fro_se", err_se);
     if (!e) e = subq_json_num(j, "uniform_err_fro_se", uerr_se);
     if (!e) e = subq_json_num(j, "error_time_s", t_err);
-    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? subq_scalapack_eig_routine(ctx->size) : "lapack-dsyevr") : "none");
+    if (!e) e = subq_json_str(j, "dense_method", do_dense ? (scalapack ? subq_scalapack_eig_last_routine() : "lapack-dsyevr") : "none");
     if (!e) e = subq_json_num(j, "norm_fro", nrm);
     if (!e) e = subq_json_int(j, "kernel_evals", (long long)kev);
     if (!e) e = subq_json_int(j, "kde_kernel_evals", (long long)st.kde_evals);

@@ -95,7 +95,10 @@ static int run_(subq_job_ctx_t *ctx) {
   if (!e) e = subq_opts_int(ctx->opts, "dense-max", &dmax);
   if (!e) e = subq_opts_flag(ctx->opts, "save", &save);
   if (!e) e = subq_opts_string(ctx->opts, "dense", &dense_name);
-  if (!e && (size_t)k + 2 > X->n) e = SUBQ_FAIL(SUBQ_ERR_ARG, "--k=%ld must be <= n - 2 = %zu", k, X->n - 2);
+  if (!e && X->n < 3)
+    e = SUBQ_FAIL(SUBQ_ERR_ARG, "--data=%s: sparsify needs n >= 3 points, got %zu", a.data, X->n);
+  else if (!e && (size_t)k + 2 > X->n)
+    e = SUBQ_FAIL(SUBQ_ERR_ARG, "--k=%ld must be <= n - 2 = %zu", k, X->n - 2);
   e = subq_error_agree(ctx->comm, e);
   subq_sparsifier_t *sp = NULL;
   if (!e) e = subq_graph_job_sparsifier(ctx, X, &a.kernel, &sp);
@@ -190,7 +193,7 @@ static int run_(subq_job_ctx_t *ctx) {
     if (!e) e = subq_json_num(j, "slepc_time_s", t_eig);
     if (!e) e = subq_json_num(j, "check_time_s", do_chk ? t_chk : NAN);
     if (!e) e = subq_json_num(j, "dense_time_s", do_dense ? t_dense : NAN);
-    if (!e) e = subq_json_str(j, "dense_method", !do_dense ? "none" : strcmp(dense_name, "scalapack") == 0 ? subq_scalapack_eig_routine(ctx->size) : "lapack-dsyevr");
+    if (!e) e = subq_json_str(j, "dense_method", !do_dense ? "none" : strcmp(dense_name, "scalapack") == 0 ? subq_scalapack_eig_last_routine() : "lapack-dsyevr");
     if (!e) e = subq_json_num(j, "peak_mem_bytes", mem);
     if (!e) e = subq_json_bool(j, "saved", save);
     subq_job_table(ctx, "x^T L~x / x^T Lx", "random [%.4f, %.4f], eigenvectors [%.4f, %.4f]%s", rmin,

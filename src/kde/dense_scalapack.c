@@ -299,6 +299,9 @@ static int bc_normalised_laplacian_(const subq_dmat_t *X, const subq_blacs_grid_
   return e;
 }
 
+/* The routine of the last successful dense reference (subq_scalapack_eig_last_routine). */
+static const char *last_routine_ = "none";
+
 /* Shared body of the two dense ScaLAPACK references: build K block-cyclic (n^2
  * evaluations), optionally turn it into the normalised Laplacian, and compute the
  * eigenvalues il..iu (ascending) into w[0..iu-il], with their eigenvectors gathered as
@@ -352,6 +355,7 @@ static int bc_dense_eig_(const subq_dmat_t *X, const subq_kernel_t *kernel, int 
   e = subq_error_agree(X->comm, e);
   if (!e && laplacian) e = bc_normalised_laplacian_(X, g, kernel, nb, mloc, nloc, lld, K);
   const int square = g->nprow == g->npcol;
+  int fell_back = 0;
   if (!e && square)
     e = bc_syevr_(X->comm, ni, nb, g->nprow, g->npcol, K, desc, jl, ju, wl, Z, vecs != NULL);
   else if (!e)
@@ -371,9 +375,13 @@ static int bc_dense_eig_(const subq_dmat_t *X, const subq_kernel_t *kernel, int 
     if (!e && laplacian) e = bc_normalised_laplacian_(X, g, kernel, nb, mloc, nloc, lld, K);
     if (!e) e = bc_syev_(X->comm, ni, nb, K, desc, wl, Z, vecs != NULL);
     jl = 1; /* the whole spectrum: eigenvalue il is at column il - 1 */
+    fell_back = 1;
   }
   subq_free(&Xr);
   subq_free(&Xc);
+  if (!e)
+    last_routine_ = fell_back ? (vecs ? "scalapack-pdsyevd" : "scalapack-pdsyev")
+                              : square ? "scalapack-pdsyevr" : "scalapack-pdsyevx";
   const size_t off = (size_t)(il - jl);
   if (!e) {
     memcpy(w, wl + off, k * sizeof *w);
@@ -464,8 +472,4 @@ int subq_laplacian_dense_eigs_scalapack(const subq_dmat_t *X, const subq_kernel_
   return e ? subq_error_trace(e, __FILE__, __LINE__, __func__) : SUBQ_OK;
 }
 
-const char *subq_scalapack_eig_routine(int nprocs) {
-  int r = 1;
-  while ((r + 1) * (r + 1) <= nprocs) r++;
-  return r * r == nprocs ? "scalapack-pdsyevr" : "scalapack-pdsyevx";
-}
+const char *subq_scalapack_eig_last_routine(void) { return last_routine_; }

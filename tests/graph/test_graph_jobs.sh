@@ -93,11 +93,21 @@ for a, b in ((a1, a3), (t1, t3)):
     for k in ("estimate", "exact"):
         assert abs(a[k] - b[k]) <= 1e-9 * abs(a[k]), (k, a[k], b[k])
 assert a1["rel_err"] <= 0.1, a1["rel_err"]
+assert a1["estimate_exceeds_bound"] is False and a1["estimate"] <= a1["set_size"] / 2
 assert abs(t1["estimate"] - t1["exact"]) <= 4 * t1["std_err"], (t1["estimate"], t1["exact"], t1["std_err"])
 PY
 timeout 60 "$SUBQ_BIN" arboricity --data=$DATA --exact-max=100 --out="$T/arbx" > "$T/eax" 2>&1
 python3 -c "import json,sys; a=json.load(open(sys.argv[1])); assert a['exact'] is None and a['rel_err'] is None and a['estimate'] > 0" "$T/arbx/summary.json"
 ok $? "arboricity with n > --exact-max: exact and rel_err are null"
+
+# the importance weights' failure mode at small bandwidth is flagged: digits at h = 7 with
+# the sampling oracle, 8 samples per node, estimates 61 for a 2-point maximiser whose weight
+# cannot exceed 1 (results/graph/README.md); the check is the trivial bound |S| / 2
+timeout 60 "$SUBQ_BIN" arboricity --data=digits --bandwidth=7 --out="$T/arbh7" > "$T/eah7" 2>&1
+[ $? -eq 0 ] && grep -q "exceeds |S|/2" "$T/eah7" && python3 -c "
+import json,sys; a=json.load(open(sys.argv[1]))
+assert a['estimate_exceeds_bound'] is True and a['estimate'] > a['set_size'] / 2, a" "$T/arbh7/summary.json"
+ok $? "arboricity above the trivial bound |S|/2 is flagged (warning and summary field)"
 
 echo "$n checks, $fail failures"
 finish test_graph_jobs
