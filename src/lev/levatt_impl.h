@@ -23,8 +23,9 @@ struct subq_levatt {
   double *M;               /* D x r row-major scoring matrix P_{:,1:r} L11^{-T} */
   lapack_int *piv;         /* D, 1-based pivots of dpstrf */
   size_t r;                /* numerical rank */
-  double *phi, *y;         /* chunk buffers: rows x D features, rows x r scores */
-  size_t cap_rows;         /* rows the chunk buffers hold */
+  double *phi, *y;         /* chunk buffers: rows x D features, block rows x r scores */
+  size_t cap_rows;         /* rows phi holds (when allocated) */
+  size_t y_rows;           /* rows y holds: min(chunk, subq_levatt_block_rows_(D)) */
   size_t n_gram, n_scored; /* local rows seen in pass 1 and pass 2 */
   size_t n_global;         /* after factor */
   double sum_tau, max_tau; /* local */
@@ -52,6 +53,12 @@ void subq_levatt_account_(subq_levatt_t *L, long long delta);
 int subq_levatt_reserve_(subq_levatt_t *L, size_t rows, int need_y);
 const double *subq_levatt_features_of_(subq_levatt_t *L, size_t rows, const double *K);
 int subq_levatt_push_(subq_levatt_t *L, double t, int64_t g);
+/* Rows per BLAS call of the two passes (src/lev/levatt_gram.c): about 10^6 / D^2 for
+ * D <= 128 (240 at D = 64), SIZE_MAX (the whole chunk) above. */
+size_t subq_levatt_block_rows_(size_t D);
+/* G += Phi^T Phi (rows x D row-major features) in G's row-major upper triangle (what the
+ * col-major 'L' LAPACK calls read); blocked dgemm for D <= 128, dsyrk above. */
+void subq_levatt_gram_update_(subq_levatt_t *L, size_t rows, const double *phi);
 /* One pass: after the local Gram pass (if any), the MPI_Exscan of the Gram (collective). */
 int subq_levatt_online_prefix_(subq_levatt_t *L);
 /* One pass: online scores of rows features phi (rows x D) with global indices g0.. */

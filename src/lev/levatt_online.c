@@ -93,8 +93,7 @@ static int score_block_(subq_levatt_t *L, size_t nb, const double *C, double *ta
     tau[c] = fmax(0.0, 1.0 - 1.0 / r2);
   }
   /* G += C^T C (row-major upper = col-major lower) */
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)nb, 1.0, C, (int)D, 1.0, L->G,
-              (int)D);
+  subq_levatt_gram_update_(L, nb, C);
   return SUBQ_OK;
 }
 

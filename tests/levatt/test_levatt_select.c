@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
   subq_levatt_opts_default(&o);
   size_t n = 400, d = 8, nq = 60;
   /* 64-byte aligned, so the BLAS calls see the same alignment in every run */
-  double *K = aligned_alloc(64, 1000 * 16 * sizeof *K), *Q = aligned_alloc(64, 200 * 16 * sizeof *Q);
+  double *K = aligned_alloc(64, 1000 * 64 * sizeof *K), *Q = aligned_alloc(64, 200 * 64 * sizeof *Q);
 
   /* A: random keys with outliers, p = 2 */
   ref_pareto_keys(n, d, 7, K);
@@ -171,6 +171,28 @@ int main(int argc, char **argv) {
   ref_gauss(nq * d, 17, Q);
   o.eps = 0.5;
   run_case("n<d", n, d, K, nq, Q, &o, 1, 1e-10);
+
+  /* G: the blocked BLAS passes (src/lev/levatt_gram.c): D = 40 (Gram blocks 32 + 8, rows in
+   * blocks of 624 + a remainder), D = 64 (the benchmark's shape: 3 Gram blocks, rows in
+   * blocks of 240 + 40 at np = 1), p = 4 with d = 15 (D = 120, 4 blocks of 32 + 24) and
+   * d = 16 (D = 136 > 128: the dsyrk path), all against the SVD reference.  Measured max
+   * |tau - svd|: 1-2e-15 (p = 2), 5e-11 and 7e-13 (p = 4: cond(Phi) of Pareto keys squared
+   * by the Gram), hence 1e-8 there. */
+  o.eps = 0.02;
+  n = 1000;
+  for (d = 40; d <= 64; d += 24) {
+    ref_pareto_keys(n, d, 18 + d, K);
+    ref_gauss(nq * d, 19 + d, Q);
+    run_case("blocked", n, d, K, nq, Q, &o, 1, 1e-10);
+  }
+  o.p = 4;
+  n = 400;
+  for (d = 15; d <= 16; d++) {
+    ref_pareto_keys(n, d, 20 + d, K);
+    ref_gauss(nq * d, 21 + d, Q);
+    run_case("blocked-p4", n, d, K, nq, Q, &o, 1, 1e-8);
+  }
+  o.p = 2;
 
   /* F: bad input */
   subq_levatt_t *L = NULL;

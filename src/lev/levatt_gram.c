@@ -1,0 +1,44 @@
+/* The Gram pass of the LevAttention selection (two-pass gram_add and the one-pass prefix
+ * update), blocked so that OpenBLAS runs it near its dgemm rate when the feature count D
+ * is small (p = 2, d = 64: D = 64).  Row-major G, upper triangle; see levatt_impl.h. */
+#include <cblas.h>
+
+#include "lev/levatt_impl.h"
+
+/* A product of m x n x k <= 10^6 multiply-adds runs in OpenBLAS's unpacked small-matrix
+ * dgemm kernels (SkylakeX, OpenBLAS >= 0.3.16: dgemm_small_kernel_permit), which skip the
+ * panel copies that dominate at 64 columns; blocks of b rows also keep the b x D features
+ * (120 KiB at D = 64) in L2 between the Gram blocks and the score product. */
+enum { SMALL_MNK = 1000000, GRAM_W = 32, BLOCKED_MAX_D = 128, BLOCK_MAX_ROWS = 1024 };
+
+size_t subq_levatt_block_rows_(size_t D) {
+  if (D > BLOCKED_MAX_D) return SIZE_MAX;
+  size_t b = SMALL_MNK / (D * D) / 8 * 8; /* D = 64: 240 rows; D = 128: 56 */
+  return b > BLOCK_MAX_ROWS ? BLOCK_MAX_ROWS : b;
+}
+
+void subq_levatt_gram_update_(subq_levatt_t *L, size_t rows, const double *phi) {
+  const size_t D = L->D;
+  const int ld = (int)D;
+  double *G = L->G;
+  if (D > BLOCKED_MAX_D) { /* large D: dsyrk is efficient; row-major upper = col-major lower */
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, ld, (int)rows, 1.0, phi, ld, 1.0, G, ld);
+    return;
+  }
+  /* Upper block triangle of G in GRAM_W x GRAM_W blocks, one dgemm per block and row block:
+   * row-major G[a.., c..] (c >= a) is the col-major block at rows c.., columns a.., and the
+   * row-major rows x D features are the col-major D x rows matrix Phi^T, so the block is
+   * Phi^T[c..] Phi^T[a..]^T (dgemm NoTrans, Trans).  The diagonal blocks are computed whole
+   * (their lower half is written too and never read). */
+  const size_t b = subq_levatt_block_rows_(D);
+  for (size_t i = 0; i < rows; i += b) {
+    const int nb = (int)(rows - i < b ? rows - i : b);
+    const double *P = phi + i * D;
+    for (size_t a = 0; a < D; a += GRAM_W)
+      for (size_t c = a; c < D; c += GRAM_W) {
+        const int wa = (int)(D - a < GRAM_W ? D - a : GRAM_W), wc = (int)(D - c < GRAM_W ? D - c : GRAM_W);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, wc, wa, nb, 1.0, P + c, ld, P + a, ld,
+                    1.0, G + a * D + c, ld);
+      }
+  }
+}
