@@ -172,8 +172,8 @@ int main(int argc, char **argv) {
   o.eps = 0.5;
   run_case("n<d", n, d, K, nq, Q, &o, 1, 1e-10);
 
-  /* G: the blocked BLAS passes (src/lev/levatt_gram.c): D = 40 (Gram blocks 32 + 8, rows in
-   * blocks of 624 + a remainder), D = 64 (the benchmark's shape: 3 Gram blocks, rows in
+  /* G: the blocked BLAS passes (src/lev/levatt_gram.c): D = 40 (Gram blocks 16 + 16 + 8, rows
+   * in blocks of 624 + a remainder), D = 64 (the benchmark's shape: 4 x 4 Gram blocks, rows in
    * blocks of 240 + 40 at np = 1), p = 4 with d = 15 (D = 120, 4 blocks of 32 + 24) and
    * d = 16 (D = 136 > 128: the dsyrk path), all against the SVD reference.  Measured max
    * |tau - svd|: 1-2e-15 (p = 2), 5e-11 and 7e-13 (p = 4: cond(Phi) of Pareto keys squared
