@@ -34,11 +34,9 @@
  * Gram pass's CPU seconds, score_fraction_of_dgemm_cpu = 2 n D r over the score pass's, each
  * over the CPU-time dgemm rate.
  * Files: bench.csv, and bench_* arrays in summary.json. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "jobs/job.h"
 #include "jobs/kvopts.h"
@@ -56,38 +54,6 @@ typedef struct {
   size_t rank, nU;
 } bench_t;
 
-/* Process CPU time (all threads of this rank) in seconds. */
-static double cpu_s_(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* dgemm rate (n = 1024, as subq_bench_dgemm_rate) in flops per CPU second of this process:
- * insensitive to other processes sharing the cores. */
-static int dgemm_cpu_rate_(double *gflops) {
-  const int n = 1024;
-  double *a = NULL, *b = NULL, *c = NULL;
-  int err = SUBQ_ALLOC(a, (size_t)n * n);
-  if (!err) err = SUBQ_ALLOC(b, (size_t)n * n);
-  if (!err) err = SUBQ_ZALLOC(c, (size_t)n * n);
-  if (!err) {
-    subq_rng_fill_gauss(1, 0xBE9C, 0, (size_t)n * n, a);
-    subq_rng_fill_gauss(1, 0xBE9D, 0, (size_t)n * n, b);
-    double best = 1e300;
-    for (int rep = 0; rep < 3; rep++) {
-      double t = cpu_s_();
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0, c, n);
-      best = fmin(best, cpu_s_() - t);
-    }
-    *gflops = 2.0 * n * (double)n * n / best * 1e-9;
-  }
-  subq_free(&a);
-  subq_free(&b);
-  subq_free(&c);
-  return err;
-}
-
 /* One streamed selection over n Gaussian keys of dimension d; generation untimed. */
 static int bench_one_(subq_job_ctx_t *ctx, size_t n, size_t d, size_t chunk, double eps,
                       int passes, double *buf, bench_t *b) {
@@ -103,18 +69,18 @@ static int bench_one_(subq_job_ctx_t *ctx, size_t n, size_t d, size_t chunk, dou
   int err = SUBQ_OK;
   for (int pass = 2 - subq_levatt_key_reads(L); pass < 2 && !err; pass++) {
     if (pass == 1) {
-      double t = subq_wtime(), c = cpu_s_();
+      double t = subq_wtime(), c = subq_bench_cpu_seconds();
       err = subq_levatt_factor(L);
       b->factor = subq_wtime() - t;
-      b->cpu_total += cpu_s_() - c;
+      b->cpu_total += subq_bench_cpu_seconds() - c;
     }
     for (size_t g = g0; g < g1 && !err; g += chunk) {
       size_t r = g1 - g < chunk ? g1 - g : chunk;
       subq_rng_fill_gauss(ctx->seed, 0xBE5E, (uint64_t)(g * d), r * d, buf);
-      double t = subq_wtime(), c = cpu_s_();
+      double t = subq_wtime(), c = subq_bench_cpu_seconds();
       err = pass == 0 ? subq_levatt_gram_add(L, r, buf) : subq_levatt_score(L, r, buf, g, NULL);
       *(pass == 0 ? &b->gram : &b->score) += subq_wtime() - t;
-      c = cpu_s_() - c;
+      c = subq_bench_cpu_seconds() - c;
       *(pass == 0 ? &b->cpu_gram : &b->cpu_score) += c;
       b->cpu_blas += c;
       b->cpu_total += c;
@@ -122,10 +88,10 @@ static int bench_one_(subq_job_ctx_t *ctx, size_t n, size_t d, size_t chunk, dou
     err = subq_error_agree(ctx->comm, err);
   }
   subq_levatt_info_t info;
-  double t = subq_wtime(), c = cpu_s_();
+  double t = subq_wtime(), c = subq_bench_cpu_seconds();
   if (!err) err = subq_levatt_select(L, &b->nU);
   b->select = subq_wtime() - t;
-  b->cpu_total += cpu_s_() - c;
+  b->cpu_total += subq_bench_cpu_seconds() - c;
   if (!err) err = subq_levatt_info(L, &info);
   if (!err) b->rank = info.rank;
   subq_levatt_destroy(&L);
@@ -163,7 +129,7 @@ int subq_levattn_bench(subq_job_ctx_t *ctx) {
      * as they do during the selection): wall (subq_bench_dgemm_rate) and CPU-time. */
     double rw = 0, rc = 0;
     err = subq_bench_dgemm_rate(ctx->nthreads, &rw);
-    if (!err) err = dgemm_cpu_rate_(&rc);
+    if (!err) err = subq_bench_dgemm_cpu_rate(ctx->nthreads, &rc);
     err = subq_error_agree(ctx->comm, err);
     if (!err) err = mean_(ctx->comm, ctx->size, rw, &dg[i]);
     if (!err) err = mean_(ctx->comm, ctx->size, rc, &dgc[i]);
