@@ -21,6 +21,7 @@ struct subq_levatt {
   double *G;               /* D x D Gram (two-pass: then rank 0's pivoted Cholesky factor;
                               one-pass: the running prefix Gram) */
   double *M;               /* D x r row-major scoring matrix P_{:,1:r} L11^{-T} */
+  double *Gc;              /* D x D: one chunk's Gram (blocked gram_add), then added to G */
   lapack_int *piv;         /* D, 1-based pivots of dpstrf */
   size_t r;                /* numerical rank */
   double *phi, *y;         /* chunk buffers: rows x D features, block rows x r scores */
@@ -56,9 +57,16 @@ int subq_levatt_push_(subq_levatt_t *L, double t, int64_t g);
 /* Rows per BLAS call of the two passes (src/lev/levatt_gram.c): about 10^6 / D^2 for
  * D <= 128 (240 at D = 64), SIZE_MAX (the whole chunk) above. */
 size_t subq_levatt_block_rows_(size_t D);
-/* G += Phi^T Phi (rows x D row-major features) in G's row-major upper triangle (what the
- * col-major 'L' LAPACK calls read); blocked dgemm for D <= 128, dsyrk above. */
-void subq_levatt_gram_update_(subq_levatt_t *L, size_t rows, const double *phi);
+/* G += Phi^T Phi (rows x D row-major features) in G's (D x D) row-major upper triangle
+ * (what the col-major 'L' LAPACK calls read); blocked dgemm for D <= 128, dsyrk above. */
+void subq_levatt_gram_update_(subq_levatt_t *L, double *G, size_t rows, const double *phi);
+/* Pass 1 for features = keys (m = 1, not sketched) and D <= 128: each row block is checked
+ * for NaN/Inf right before its products, the chunk's Gram summed in Gc and added to G
+ * only when every key is finite (G unchanged on error).  Errors: SUBQ_ERR_NUMERIC, _MEM. */
+int subq_levatt_gram_add_keys_(subq_levatt_t *L, size_t rows, const double *K);
+/* SUBQ_ERR_NUMERIC naming the first key (local index base + i) with a NaN/Inf entry. */
+int subq_levatt_check_finite_(const subq_levatt_t *L, size_t rows, const double *K, size_t base,
+                              const char *what);
 /* One pass: after the local Gram pass (if any), the MPI_Exscan of the Gram (collective). */
 int subq_levatt_online_prefix_(subq_levatt_t *L);
 /* One pass: online scores of rows features phi (rows x D) with global indices g0.. */

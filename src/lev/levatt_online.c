@@ -93,7 +93,7 @@ static int score_block_(subq_levatt_t *L, size_t nb, const double *C, double *ta
     tau[c] = fmax(0.0, 1.0 - 1.0 / r2);
   }
   /* G += C^T C (row-major upper = col-major lower) */
-  subq_levatt_gram_update_(L, nb, C);
+  subq_levatt_gram_update_(L, L->G, nb, C);
   return SUBQ_OK;
 }
 

@@ -162,6 +162,7 @@ void subq_levatt_destroy(subq_levatt_t **Lp) {
   subq_free(&L->Z);
   subq_free(&L->R);
   subq_free(&L->T);
+  subq_free(&L->Gc);
   subq_free(Lp);
 }
 
@@ -212,28 +213,18 @@ const double *subq_levatt_features_of_(subq_levatt_t *L, size_t rows, const doub
   return phi;
 }
 
-static int check_finite_(const subq_levatt_t *L, size_t rows, const double *K, size_t base,
-                         const char *what) {
-  /* x * 0 is NaN exactly for NaN/Inf x: one vectorised pass, the row only on failure */
-  double s = 0;
-#pragma omp simd reduction(+ : s)
-  for (size_t i = 0; i < rows * L->d; i++) s += K[i] * 0.0;
-  if (isfinite(s)) return SUBQ_OK;
-  for (size_t i = 0; i < rows * L->d; i++)
-    SUBQ_CHECK(isfinite(K[i]), SUBQ_ERR_NUMERIC, "key %zu (local, %s) has a non-finite entry",
-               base + i / L->d, what);
-  return SUBQ_OK;
-}
-
 int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K) {
   SUBQ_CHECK(L && (K || rows == 0), SUBQ_ERR_ARG, "NULL argument");
   SUBQ_CHECK(L->state == ST_GRAM, SUBQ_ERR_ARG, "gram_add after factor: start a new object");
   if (rows == 0) return SUBQ_OK;
-  SUBQ_CALL(check_finite_(L, rows, K, L->n_gram, "pass 1"));
-  SUBQ_CALL(subq_levatt_reserve_(L, rows, 0));
-  const double *phi = subq_levatt_features_of_(L, rows, K);
-  /* Row-major upper triangle of G = column-major lower triangle (what dpstrf reads). */
-  subq_levatt_gram_update_(L, rows, phi);
+  if (L->m == 1 && !L->ps && subq_levatt_block_rows_(L->D) != SIZE_MAX) {
+    SUBQ_CALL(subq_levatt_gram_add_keys_(L, rows, K)); /* features = keys, blocked */
+  } else {
+    SUBQ_CALL(subq_levatt_check_finite_(L, rows, K, L->n_gram, "pass 1"));
+    SUBQ_CALL(subq_levatt_reserve_(L, rows, 0));
+    /* Row-major upper triangle of G = column-major lower triangle (what dpstrf reads). */
+    subq_levatt_gram_update_(L, L->G, rows, subq_levatt_features_of_(L, rows, K));
+  }
   L->n_gram += rows;
   return SUBQ_OK;
 }
@@ -354,7 +345,7 @@ int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
     subq_levatt_account_(L, (long long)(L->o.topk * (sizeof(double) + sizeof(int64_t))));
   }
   if (L->o.passes == 1) {
-    SUBQ_CALL(check_finite_(L, rows, K, L->n_scored, "online pass"));
+    SUBQ_CALL(subq_levatt_check_finite_(L, rows, K, L->n_scored, "online pass"));
     SUBQ_CALL(subq_levatt_reserve_(L, rows, 0));
     SUBQ_CALL(subq_levatt_online_score_(L, rows, subq_levatt_features_of_(L, rows, K), g0, tau));
     L->n_scored += rows;
