@@ -26,7 +26,7 @@ struct subq_levatt {
   size_t r;                /* numerical rank */
   double *phi, *y;         /* chunk buffers: rows x D features, block rows x r scores */
   size_t cap_rows;         /* rows phi holds (when allocated) */
-  size_t y_rows;           /* rows y holds: min(chunk, subq_levatt_block_rows_(D)) */
+  size_t y_rows;           /* rows y holds: min(chunk, subq_gram_block_rows_(D)) */
   size_t n_gram, n_scored; /* local rows seen in pass 1 and pass 2 */
   size_t n_global;         /* after factor */
   double sum_tau, max_tau; /* local */
@@ -54,12 +54,6 @@ void subq_levatt_account_(subq_levatt_t *L, long long delta);
 int subq_levatt_reserve_(subq_levatt_t *L, size_t rows, int need_y);
 const double *subq_levatt_features_of_(subq_levatt_t *L, size_t rows, const double *K);
 int subq_levatt_push_(subq_levatt_t *L, double t, int64_t g);
-/* Rows per BLAS call of the two passes (src/lev/levatt_gram.c): about 10^6 / D^2 for
- * D <= 128 (240 at D = 64), SIZE_MAX (the whole chunk) above. */
-size_t subq_levatt_block_rows_(size_t D);
-/* G += Phi^T Phi (rows x D row-major features) in G's (D x D) row-major upper triangle
- * (what the col-major 'L' LAPACK calls read); blocked dgemm for D <= 128, dsyrk above. */
-void subq_levatt_gram_update_(subq_levatt_t *L, double *G, size_t rows, const double *phi);
 /* Pass 1 for features = keys (m = 1, not sketched) and D <= 128: each row block is checked
  * for NaN/Inf right before its products, the chunk's Gram summed in Gc and added to G
  * only when every key is finite (G unchanged on error).  Errors: SUBQ_ERR_NUMERIC, _MEM. */

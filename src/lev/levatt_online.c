@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dist/dist_impl.h"
 #include "lev/levatt_impl.h"
 #include "subq/core.h"
 
@@ -93,7 +94,7 @@ static int score_block_(subq_levatt_t *L, size_t nb, const double *C, double *ta
     tau[c] = fmax(0.0, 1.0 - 1.0 / r2);
   }
   /* G += C^T C (row-major upper = col-major lower) */
-  subq_levatt_gram_update_(L, L->G, nb, C);
+  subq_gram_update_(D, L->G, nb, C);
   return SUBQ_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "subq/core.h"
 #include "subq/levatt.h"
 #include "subq/sketch.h"
+#include "dist/dist_impl.h"
 #include "lev/levatt_impl.h"
 
 void subq_levatt_opts_default(subq_levatt_opts_t *o) {
@@ -170,7 +171,7 @@ void subq_levatt_destroy(subq_levatt_t **Lp) {
  * of up to D scores when need_y. */
 int subq_levatt_reserve_(subq_levatt_t *L, size_t rows, int need_y) {
   const int need_phi = L->m > 1 || L->ps;
-  const size_t br = subq_levatt_block_rows_(L->D);
+  const size_t br = subq_gram_block_rows_(L->D);
   const size_t cap = rows > L->cap_rows ? rows : L->cap_rows;
   size_t ycap = need_y ? (rows < br ? rows : br) : 0;
   if (ycap < L->y_rows) ycap = L->y_rows;
@@ -217,13 +218,13 @@ int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K) {
   SUBQ_CHECK(L && (K || rows == 0), SUBQ_ERR_ARG, "NULL argument");
   SUBQ_CHECK(L->state == ST_GRAM, SUBQ_ERR_ARG, "gram_add after factor: start a new object");
   if (rows == 0) return SUBQ_OK;
-  if (L->m == 1 && !L->ps && subq_levatt_block_rows_(L->D) != SIZE_MAX) {
+  if (L->m == 1 && !L->ps && subq_gram_block_rows_(L->D) != SIZE_MAX) {
     SUBQ_CALL(subq_levatt_gram_add_keys_(L, rows, K)); /* features = keys, blocked */
   } else {
     SUBQ_CALL(subq_levatt_check_finite_(L, rows, K, L->n_gram, "pass 1"));
     SUBQ_CALL(subq_levatt_reserve_(L, rows, 0));
     /* Row-major upper triangle of G = column-major lower triangle (what dpstrf reads). */
-    subq_levatt_gram_update_(L, L->G, rows, subq_levatt_features_of_(L, rows, K));
+    subq_gram_update_(L->D, L->G, rows, subq_levatt_features_of_(L, rows, K));
   }
   L->n_gram += rows;
   return SUBQ_OK;
@@ -356,7 +357,7 @@ int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
   const double *phi = subq_levatt_features_of_(L, rows, K);
   double *restrict y = L->y;
   /* Z = Phi M (rows x r), the scores' coordinates (factor_root_), in blocks of b rows
-   * (subq_levatt_block_rows_) so that each block's product and its row norms stay in cache. */
+   * (subq_gram_block_rows_) so that each block's product and its row norms stay in cache. */
   for (size_t i0 = 0; i0 < rows; i0 += b) {
     const size_t nb = rows - i0 < b ? rows - i0 : b;
     if (r) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)r, (int)D, 1.0,

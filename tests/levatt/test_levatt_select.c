@@ -226,6 +226,35 @@ int main(int argc, char **argv) {
   CHECK_ERR(subq_levatt_universal(MPI_COMM_WORLD, &o, d, nl, K + r0 * d, r0, 0, NULL, &U, &nU, NULL),
             SUBQ_ERR_NUMERIC, "non-finite");
   CHECK(U == NULL);
+
+  /* A NaN/Inf key in a later row block of a chunk (blocked pass 1, D = 64, blocks of 240
+   * rows): the error names it and G keeps none of that chunk, so adding the corrected
+   * chunk gives the scores of the SVD reference.  One object per rank (MPI_COMM_SELF). */
+  {
+    const size_t nn = 600, dd = 64;
+    double *B = malloc(300 * dd * sizeof *B), *tr = malloc(nn * sizeof *tr), *ts = malloc(nn * sizeof *ts);
+    ref_pareto_keys(nn, dd, 31, K);
+    memcpy(B, K + 300 * dd, 300 * dd * sizeof *B);
+    B[260 * dd + 5] = INFINITY;
+    o.eps = 0.05;
+    subq_levatt_t *Lb = NULL;
+    CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lb));
+    CHECK_OK(subq_levatt_gram_add(Lb, 300, K));
+    CHECK_ERR(subq_levatt_gram_add(Lb, 300, B), SUBQ_ERR_NUMERIC, "key 560 (local, pass 1)");
+    CHECK_OK(subq_levatt_gram_add(Lb, 300, K + 300 * dd));
+    CHECK_OK(subq_levatt_factor(Lb));
+    CHECK_OK(subq_levatt_score(Lb, nn, K, 0, ts));
+    size_t rr = ref_leverage(nn, dd, K, tr), nUb = 0;
+    double e = 0;
+    for (size_t j = 0; j < nn; j++) e = fmax(e, fabs(ts[j] - tr[j]));
+    CHECK(rr == 64);
+    CHECK(e < 1e-10); /* measured 2e-15 */
+    CHECK_OK(subq_levatt_select(Lb, &nUb));
+    subq_levatt_destroy(&Lb);
+    free(B);
+    free(tr);
+    free(ts);
+  }
   free(K);
   free(Q);
   CHECK_FINISH();
