@@ -251,6 +251,13 @@ int main(int argc, char **argv) {
     CHECK(e < 1e-10); /* measured 2e-15 */
     CHECK_OK(subq_levatt_select(Lb, &nUb));
     subq_levatt_destroy(&Lb);
+    /* pass 2 checks too: a NaN key there is an error naming it, not a NaN score */
+    CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lb));
+    CHECK_OK(subq_levatt_gram_add(Lb, nn, K));
+    CHECK_OK(subq_levatt_factor(Lb));
+    B[260 * dd + 5] = NAN;
+    CHECK_ERR(subq_levatt_score(Lb, 300, B, 300, NULL), SUBQ_ERR_NUMERIC, "key 260 (local, pass 2)");
+    subq_levatt_destroy(&Lb);
     free(B);
     free(tr);
     free(ts);
