@@ -44,8 +44,9 @@ void subq_dmat_destroy(subq_dmat_t **A);
 int subq_dmat_load(MPI_Comm comm, const char *spec, subq_dtype_t dtype, subq_dmat_t **A);
 
 /* Collective over A->comm: Gram matrix G = A^T A (d x d, row-major, full symmetric,
- * replicated on every rank): local dsyrk (float32 rows are converted to float64 in chunks of
- * 1024 rows and accumulated in float64) then MPI_Allreduce(SUM) in float64.  Flops: n d (d + 1).
+ * replicated on every rank): local dsyrk, or for d <= 128 dgemm on 16- or 32-wide blocks of
+ * the upper triangle in row blocks of about 10^6 / d^2 rows (float32 rows are converted to
+ * float64 in chunks of 1024 rows and accumulated in float64) then MPI_Allreduce(SUM) in float64.  Flops: n d (d + 1).
  * Errors: SUBQ_ERR_ARG (NULL), SUBQ_ERR_MPI, SUBQ_ERR_MEM (agreed). */
 int subq_dmat_gram(const subq_dmat_t *A, double *G);
 

@@ -14,10 +14,12 @@
  * from d^{p/2} to C(d+p/2-1, p/2).
  *
  * Streaming and distributed (paper, Section 4): keys arrive in chunks; pass 1 accumulates
- * the D x D Gram matrix G = Phi^T Phi (dsyrk), one MPI_Allreduce sums it over ranks holding
- * different key ranges, G is factored once (pivoted Cholesky, dpstrf, rank-revealing) into a
- * D x r scoring matrix M = P L11^{-T}; pass 2 scores each chunk with one dgemm (Z = Phi M,
- * tau = row norms of Z squared) and keeps only the candidates of U.  Workspace is
+ * the D x D Gram matrix G = Phi^T Phi (dsyrk; for D <= 128 dgemm on 16- or 32-wide blocks
+ * of its upper triangle, about 10^6 / D^2 rows a call: src/dist/gram.c), one MPI_Allreduce
+ * sums it over ranks holding different key ranges, G is factored once (pivoted Cholesky,
+ * dpstrf, rank-revealing) into a D x r scoring matrix M = P L11^{-T}; pass 2 scores each
+ * chunk by dgemm (Z = Phi M in row blocks of the same size, tau = row norms of Z squared)
+ * and keeps only the candidates of U.  Workspace is
  * O(D^2 + chunk D + |U|) per rank, independent of n.
  *
  * Object life cycle (FFTW-like): create -> gram_add (pass 1, any number of chunks) ->
@@ -158,8 +160,9 @@ void subq_levatt_destroy(subq_levatt_t **L);
  * by this rank.  Any chunking and any split over ranks.  Chunks larger than the largest
  * seen grow the feature buffer (rows x D doubles).  passes = 1: the local Gram that
  * factor's MPI_Exscan passes on to the later ranks (np > 1: every rank adds all its keys;
- * np = 1: not needed, may be skipped).  Errors: SUBQ_ERR_ARG (called after factor),
- * SUBQ_ERR_NUMERIC (NaN/Inf key, naming the row), SUBQ_ERR_MEM. */
+ * np = 1: not needed, may be skipped).  On an error G is unchanged (the chunk is not
+ * added).  Errors: SUBQ_ERR_ARG (called after factor), SUBQ_ERR_NUMERIC (NaN/Inf key,
+ * naming the row), SUBQ_ERR_MEM. */
 int subq_levatt_gram_add(subq_levatt_t *L, size_t rows, const double *K);
 
 /* Collective: MPI_Allreduce of G (D^2 doubles, the only communication of the method), then
@@ -182,7 +185,9 @@ int subq_levatt_factor(subq_levatt_t *L);
  * scores (above); each rank's chunks must come in sequence order (g0 = the previous
  * chunk's g0 + rows) and rank q's keys must follow rank q-1's.  Errors: SUBQ_ERR_ARG
  * (before factor, after select; passes = 1: a chunk out of order), SUBQ_ERR_NUMERIC
- * (passes = 1: NaN/Inf key), SUBQ_ERR_LAPACK, SUBQ_ERR_MEM. */
+ * (NaN/Inf key, naming the row; passes = 2: the chunk's keys before its row block are
+ * scored already, and select then fails on the count of scored keys), SUBQ_ERR_LAPACK,
+ * SUBQ_ERR_MEM. */
 int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,
                       double *tau);
 

@@ -28,4 +28,17 @@ void subq_r_normalize_signs_(size_t d, double *R);
  * elsewhere. */
 void subq_r_from_qr_colmajor_(size_t m, size_t d, const double *qr, size_t ld, double *R);
 
+/* Rows per BLAS call of products with row blocks of a d-column row-major matrix
+ * (src/dist/gram.c): about 10^6 / d^2 for d <= 128 (240 at d = 64), so that each product
+ * runs in OpenBLAS's small-matrix dgemm kernels with the block in cache; SIZE_MAX (no
+ * blocking) for d > 128. */
+size_t subq_gram_block_rows_(size_t d);
+
+/* G += X^T X for rows x d row-major X, into the row-major upper triangle of the d x d G
+ * (= the col-major lower triangle LAPACK's 'L' routines read): for d <= 128 one dgemm per
+ * 16 x 16 (d <= 64) or 32 x 32 block of the upper block triangle and row block of
+ * subq_gram_block_rows_(d) rows, the diagonal blocks written whole (their lower half too);
+ * one dsyrk for d > 128.  Not collective; no errors (int-sized arguments trusted). */
+void subq_gram_update_(size_t d, double *G, size_t rows, const double *X);
+
 #endif

@@ -21,10 +21,12 @@ struct subq_levatt {
   double *G;               /* D x D Gram (two-pass: then rank 0's pivoted Cholesky factor;
                               one-pass: the running prefix Gram) */
   double *M;               /* D x r row-major scoring matrix P_{:,1:r} L11^{-T} */
+  double *Gc;              /* D x D: one chunk's Gram (blocked gram_add), then added to G */
   lapack_int *piv;         /* D, 1-based pivots of dpstrf */
   size_t r;                /* numerical rank */
-  double *phi, *y;         /* chunk buffers: rows x D features, rows x r scores */
-  size_t cap_rows;         /* rows the chunk buffers hold */
+  double *phi, *y;         /* chunk buffers: rows x D features, block rows x r scores */
+  size_t cap_rows;         /* rows phi holds (when allocated) */
+  size_t y_rows;           /* rows y holds: min(chunk, subq_gram_block_rows_(D)) */
   size_t n_gram, n_scored; /* local rows seen in pass 1 and pass 2 */
   size_t n_global;         /* after factor */
   double sum_tau, max_tau; /* local */
@@ -52,6 +54,13 @@ void subq_levatt_account_(subq_levatt_t *L, long long delta);
 int subq_levatt_reserve_(subq_levatt_t *L, size_t rows, int need_y);
 const double *subq_levatt_features_of_(subq_levatt_t *L, size_t rows, const double *K);
 int subq_levatt_push_(subq_levatt_t *L, double t, int64_t g);
+/* Pass 1 for features = keys (m = 1, not sketched) and D <= 128: each row block is checked
+ * for NaN/Inf right before its products, the chunk's Gram summed in Gc and added to G
+ * only when every key is finite (G unchanged on error).  Errors: SUBQ_ERR_NUMERIC, _MEM. */
+int subq_levatt_gram_add_keys_(subq_levatt_t *L, size_t rows, const double *K);
+/* SUBQ_ERR_NUMERIC naming the first key (local index base + i) with a NaN/Inf entry. */
+int subq_levatt_check_finite_(const subq_levatt_t *L, size_t rows, const double *K, size_t base,
+                              const char *what);
 /* One pass: after the local Gram pass (if any), the MPI_Exscan of the Gram (collective). */
 int subq_levatt_online_prefix_(subq_levatt_t *L);
 /* One pass: online scores of rows features phi (rows x D) with global indices g0.. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dist/dist_impl.h"
 #include "lev/levatt_impl.h"
 #include "subq/core.h"
 
@@ -93,8 +94,7 @@ static int score_block_(subq_levatt_t *L, size_t nb, const double *C, double *ta
     tau[c] = fmax(0.0, 1.0 - 1.0 / r2);
   }
   /* G += C^T C (row-major upper = col-major lower) */
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)nb, 1.0, C, (int)D, 1.0, L->G,
-              (int)D);
+  subq_gram_update_(D, L->G, nb, C);
   return SUBQ_OK;
 }
 

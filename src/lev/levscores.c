@@ -202,7 +202,9 @@ int subq_lev_apply(const subq_dmat_t *K, const double *W, size_t r, double *tau)
     return 0;
   }
   SUBQ_CHECK(r <= INT_MAX && d <= INT_MAX, SUBQ_ERR_ARG, "W %zu x %zu exceeds BLAS int", d, r);
-  const size_t chunk = 1024;
+  /* row blocks of the blocked Gram kernel (240 rows at d = 64: small-matrix dgemm, block in
+   * cache for the row sums), 1024 rows for d > 128 */
+  const size_t br = subq_gram_block_rows_(d), chunk = br < 1024 ? br : 1024;
   size_t c0 = nloc < chunk ? nloc : chunk;
   double *T = NULL, *X = NULL;
   SUBQ_CALL(SUBQ_ALLOC(T, c0 * r));
@@ -224,6 +226,7 @@ int subq_lev_apply(const subq_dmat_t *K, const double *W, size_t r, double *tau)
     for (size_t i = 0; i < m; i++) {
       double s = 0;
       const double *t = T + i * r;
+#pragma omp simd reduction(+ : s)
       for (size_t k = 0; k < r; k++) s += t[k] * t[k];
       tau[i0 + i] = s;
     }

@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
   subq_levatt_opts_default(&o);
   size_t n = 400, d = 8, nq = 60;
   /* 64-byte aligned, so the BLAS calls see the same alignment in every run */
-  double *K = aligned_alloc(64, 1000 * 16 * sizeof *K), *Q = aligned_alloc(64, 200 * 16 * sizeof *Q);
+  double *K = aligned_alloc(64, 1000 * 64 * sizeof *K), *Q = aligned_alloc(64, 200 * 64 * sizeof *Q);
 
   /* A: random keys with outliers, p = 2 */
   ref_pareto_keys(n, d, 7, K);
@@ -172,6 +172,28 @@ int main(int argc, char **argv) {
   o.eps = 0.5;
   run_case("n<d", n, d, K, nq, Q, &o, 1, 1e-10);
 
+  /* G: the blocked BLAS passes (src/lev/levatt_gram.c): D = 40 (Gram blocks 16 + 16 + 8, rows
+   * in blocks of 624 + a remainder), D = 64 (the benchmark's shape: 4 x 4 Gram blocks, rows in
+   * blocks of 240 + 40 at np = 1), p = 4 with d = 15 (D = 120, 4 blocks of 32 + 24) and
+   * d = 16 (D = 136 > 128: the dsyrk path), all against the SVD reference.  Measured max
+   * |tau - svd|: 1-2e-15 (p = 2), 5e-11 and 7e-13 (p = 4: cond(Phi) of Pareto keys squared
+   * by the Gram), hence 1e-8 there. */
+  o.eps = 0.02;
+  n = 1000;
+  for (d = 40; d <= 64; d += 24) {
+    ref_pareto_keys(n, d, 18 + d, K);
+    ref_gauss(nq * d, 19 + d, Q);
+    run_case("blocked", n, d, K, nq, Q, &o, 1, 1e-10);
+  }
+  o.p = 4;
+  n = 400;
+  for (d = 15; d <= 16; d++) {
+    ref_pareto_keys(n, d, 20 + d, K);
+    ref_gauss(nq * d, 21 + d, Q);
+    run_case("blocked-p4", n, d, K, nq, Q, &o, 1, 1e-8);
+  }
+  o.p = 2;
+
   /* F: bad input */
   subq_levatt_t *L = NULL;
   o.eps = 0;
@@ -204,6 +226,42 @@ int main(int argc, char **argv) {
   CHECK_ERR(subq_levatt_universal(MPI_COMM_WORLD, &o, d, nl, K + r0 * d, r0, 0, NULL, &U, &nU, NULL),
             SUBQ_ERR_NUMERIC, "non-finite");
   CHECK(U == NULL);
+
+  /* A NaN/Inf key in a later row block of a chunk (blocked pass 1, D = 64, blocks of 240
+   * rows): the error names it and G keeps none of that chunk, so adding the corrected
+   * chunk gives the scores of the SVD reference.  One object per rank (MPI_COMM_SELF). */
+  {
+    const size_t nn = 600, dd = 64;
+    double *B = malloc(300 * dd * sizeof *B), *tr = malloc(nn * sizeof *tr), *ts = malloc(nn * sizeof *ts);
+    ref_pareto_keys(nn, dd, 31, K);
+    memcpy(B, K + 300 * dd, 300 * dd * sizeof *B);
+    B[260 * dd + 5] = INFINITY;
+    o.eps = 0.05;
+    subq_levatt_t *Lb = NULL;
+    CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lb));
+    CHECK_OK(subq_levatt_gram_add(Lb, 300, K));
+    CHECK_ERR(subq_levatt_gram_add(Lb, 300, B), SUBQ_ERR_NUMERIC, "key 560 (local, pass 1)");
+    CHECK_OK(subq_levatt_gram_add(Lb, 300, K + 300 * dd));
+    CHECK_OK(subq_levatt_factor(Lb));
+    CHECK_OK(subq_levatt_score(Lb, nn, K, 0, ts));
+    size_t rr = ref_leverage(nn, dd, K, tr), nUb = 0;
+    double e = 0;
+    for (size_t j = 0; j < nn; j++) e = fmax(e, fabs(ts[j] - tr[j]));
+    CHECK(rr == 64);
+    CHECK(e < 1e-10); /* measured 2e-15 */
+    CHECK_OK(subq_levatt_select(Lb, &nUb));
+    subq_levatt_destroy(&Lb);
+    /* pass 2 checks too: a NaN key there is an error naming it, not a NaN score */
+    CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lb));
+    CHECK_OK(subq_levatt_gram_add(Lb, nn, K));
+    CHECK_OK(subq_levatt_factor(Lb));
+    B[260 * dd + 5] = NAN;
+    CHECK_ERR(subq_levatt_score(Lb, 300, B, 300, NULL), SUBQ_ERR_NUMERIC, "key 260 (local, pass 2)");
+    subq_levatt_destroy(&Lb);
+    free(B);
+    free(tr);
+    free(ts);
+  }
   free(K);
   free(Q);
   CHECK_FINISH();
