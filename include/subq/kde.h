@@ -391,6 +391,14 @@ int subq_kernel_dense_eig_scalapack(const subq_dmat_t *X, const subq_kernel_t *k
  * "scalapack-pdsyev" (whole spectrum) after the subset solver failed.  Not thread-safe. */
 const char *subq_scalapack_eig_last_routine(void);
 
+/* Not collective; call with the same value on every rank: the largest n (default 16,000)
+ * for which the dense references let ScaLAPACK's pdsyntrd copy the matrix to the largest
+ * square process sub-grid and tridiagonalize it there (one process of a 2 x 1 grid: LAPACK
+ * dsytrd, 2.4x less CPU time than the in-place 2D reduction at n = 6000, 8 n^2 bytes of
+ * workspace per rank); above it the in-place 2D reduction (pdgemr2d's 32-bit buffer size
+ * overflows above n = 16,383 in ScaLAPACK 2.2).  0 forces the 2D reduction (tests). */
+void subq_scalapack_eig_set_tailored_max(size_t n);
+
 /* Collective: top eigenvalue and eigenvector of K by the kernel noisy power method
  * (Backurs, Indyk, Musco, Wagner 2021, "Faster kernel matrix algebra via density
  * estimation", ICML, Alg. 1 with the sampled non-negative matvec; used by BIKSZ for the

@@ -72,13 +72,23 @@ static int bc_points_(const subq_dmat_t *X, const subq_blacs_grid_t *g, int nb, 
   return e;
 }
 
-/* Workspace for the subset eigensolvers: their documented minimum (pdsyevr: 5n + 3 +
+/* Largest n for which pdsyntrd may copy the matrix to the largest square sub-grid
+ * (subq_scalapack_eig_set_tailored_max). */
+static size_t tailored_max_ = 16000;
+
+void subq_scalapack_eig_set_tailored_max(size_t n) { tailored_max_ = n; }
+
+/* UPLO and workspace for the subset eigensolvers.  n <= tailored_max_: UPLO = 'L' and the
+ * queried optimum q, with which their pdsyntrd copies the matrix to the largest square
+ * sub-grid (one process of a 2 x 1 grid) and reduces it there with LAPACK's dsytrd or
+ * pdsyttrd, 2.4x less CPU time than the in-place 2D reduction at n = 6000 on 2 processes
+ * (8 n^2 bytes of workspace per rank).  Above: UPLO = 'U', which never takes that path
+ * (its pdgemr2d buffer size overflows a 32-bit int above n = 16,383: "xxmr2d: out of
+ * memory", ScaLAPACK 2.2), and the documented minimum instead of q (pdsyevr: 5n + 3 +
  * max(18 n, NP0 MQ0 + 2 nb^2) + (ceil(mz / P) + 2) n; pdsyevx: 5n + max(5 NN, NP0 MQ0 +
- * 2 nb^2) + ceil(mz / P) NN, NN = max(n, nb, 2)), covered by one bound, plus pdormtr's own
- * minimum and, for pdsyevx, room to reorthogonalize a cluster of all mz vectors.  Not the
- * queried optimum q: that includes n^2 for pdsyntrd's copy of the whole matrix to one
- * process, 8 n^2 bytes of workspace on every rank for nothing (UPLO = 'U' is passed, which
- * never takes that path).  The smaller of the two, agreed over the ranks. */
+ * 2 nb^2) + ceil(mz / P) NN, NN = max(n, nb, 2); one bound covers both).  Either way plus
+ * pdormtr's own minimum and, for pdsyevx, room to reorthogonalize a cluster of all mz
+ * vectors. */
 static int bc_subset_lwork_(int n, int nb, int nprow, int npcol, int mz, double q, int want_vecs) {
   int zero = 0, nn = n > nb ? n : nb, np = nprow * npcol, mzb = mz > nb ? mz : nb;
   nn = nn > 2 ? nn : 2;
@@ -88,8 +98,11 @@ static int bc_subset_lwork_(int n, int nb, int nprow, int npcol, int mz, double 
                       ((mz + np - 1) / np + 2.0) * nn;
   const double ormtr = fmax(nb * (nb - 1) / 2.0, 2.0 * (n + nb) * nb) + (double)nb * nb;
   const double extra = 4.0 * n + 1000 + ormtr + (want_vecs ? (double)mz * n : 0);
-  return (int)fmin(2147483000.0, fmin(q * 1.1, need) + extra);
+  const int tailored = (size_t)n <= tailored_max_;
+  return (int)fmin(2147483000.0, (tailored ? q * 1.1 : fmin(q * 1.1, need)) + extra);
 }
+
+static const char *bc_uplo_(int n) { return (size_t)n <= tailored_max_ ? "L" : "U"; }
 
 /* After a subset eigensolver (name): its info and counts checked, agreed, and w[0..iu-il]
  * taken from rank 0 (W is documented as global; every rank then reports the same). */
@@ -120,7 +133,7 @@ static int bc_syevr_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
   int *iwork = NULL;
   const char *jobz = want_vecs ? "V" : "N";
   double *z = want_vecs ? Z : A; /* not referenced with JOBZ = 'N' */
-  pdsyevr_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
+  pdsyevr_(jobz, "I", bc_uplo_(n), &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
            &one, desc, &q, &lwork, &iq, &liwork, &info, 1, 1, 1);
   int e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr workspace query: info = %d", info) : 0;
   /* the query can differ between processes: use the maximum over ranks, with a margin
@@ -135,7 +148,7 @@ static int bc_syevr_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
   if (!e) e = SUBQ_ALLOC(iwork, (size_t)liwork);
   e = subq_error_agree(comm, e);
   if (!e) {
-    pdsyevr_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
+    pdsyevr_(jobz, "I", bc_uplo_(n), &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
              &one, desc, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
     e = bc_subset_done_(comm, "pdsyevr", n, info, m, nz, il, iu, want_vecs, w);
   }
@@ -205,10 +218,7 @@ static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, do
  * pdsyevr's parallel MRRR was seen to fail on degenerate spectra (2 and 3 processes, 6
  * duplicate pairs at h = 1e-200: DSTEGR2A rejects its input).  The workspace gets room for
  * a cluster as large as the wanted range, so that no eigenvector is left unorthogonalized
- * (info = 2 would be an error here).  Both routines get UPLO = 'U': with 'L' and the
- * queried workspace their pdsyntrd copies the whole matrix to the largest square sub-grid
- * (one process of a 2 x 1 grid) through pdgemr2d, whose 32-bit buffer size overflows above
- * n = 16,383 ("xxmr2d: out of memory", ScaLAPACK 2.2), and the other processes idle. */
+ * (info = 2 would be an error here).  UPLO and workspace: bc_subset_lwork_. */
 static int bc_syevx_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double *A,
                      const int *desc, int il, int iu, double *w, double *Z, int want_vecs) {
   const int nprocs = nprow * npcol;
@@ -224,7 +234,7 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
   if (!e) e = SUBQ_ALLOC(gap, (size_t)nprocs + 1);
   e = subq_error_agree(comm, e);
   if (!e) {
-    pdsyevx_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
+    pdsyevx_(jobz, "I", bc_uplo_(n), &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
              &orfac, z, &one, &one, desc, &q, &lwork, &iq, &liwork, ifail, iclustr, gap, &info,
              1, 1, 1);
     if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx workspace query: info = %d", info);
@@ -239,7 +249,7 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
   if (!e) e = SUBQ_ALLOC(iwork, (size_t)liwork);
   e = subq_error_agree(comm, e);
   if (!e) {
-    pdsyevx_(jobz, "I", "U", &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
+    pdsyevx_(jobz, "I", bc_uplo_(n), &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
              &orfac, z, &one, &one, desc, work, &lwork, iwork, &liwork, ifail, iclustr, gap,
              &info, 1, 1, 1);
     e = bc_subset_done_(comm, "pdsyevx", n, info, m, nz, il, iu, want_vecs, w);

@@ -21,8 +21,12 @@ int main(int argc, char **argv) {
 
   const int grids[3][2] = {{0, 0}, {np, 1}, {1, np}}, nbs[3] = {16, 64, 7};
   double *V = malloc((X->nloc + 1) * k * sizeof *V);
+  /* tailored: 1 = pdsyntrd may copy the matrix to one square sub-grid (the default at this
+   * n), 0 = the in-place 2D reduction used above n = 16,000 */
+  for (int tailored = 1; tailored >= 0; tailored--)
   for (int gi = 0; gi < 3; gi++)
     for (int wv = 0; wv < 2; wv++) {
+      subq_scalapack_eig_set_tailored_max(tailored ? 16000 : 0);
       double lam[4], best = 0, nf = 0;
       uint64_t evals = 0;
       CHECK_OK(subq_kernel_dense_eig_scalapack(X, &ker, k, grids[gi][0], grids[gi][1], nbs[gi],
@@ -39,6 +43,7 @@ int main(int argc, char **argv) {
           CHECK_CLOSE(fabs(al), 1.0, 1e-9);
         }
     }
+  subq_scalapack_eig_set_tailored_max(16000);
   /* the LAPACK route agrees too */
   double lam2[4];
   CHECK_OK(subq_kernel_dense_eig(X, &ker, k, lam2, NULL, NULL, NULL));
