@@ -128,17 +128,18 @@ static int bc_subset_done_(MPI_Comm comm, const char *name, int n, int info, int
 static int bc_syevr_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double *A,
                      const int *desc, int il, int iu, double *w, double *Z, int want_vecs) {
   int one = 1, lwork = -1, liwork = -1, info = 0, iq = 0, m = 0, nz = 0;
-  double q = 0, vl = 0, vu = 0;
+  /* the workspace queries write (pdsyevx: and broadcast) WORK(1..3), IWORK(1) */
+  double q[4] = {0, 0, 0, 0}, vl = 0, vu = 0;
   double *work = NULL;
   int *iwork = NULL;
   const char *jobz = want_vecs ? "V" : "N";
   double *z = want_vecs ? Z : A; /* not referenced with JOBZ = 'N' */
   pdsyevr_(jobz, "I", bc_uplo_(n), &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &m, &nz, w, z, &one,
-           &one, desc, &q, &lwork, &iq, &liwork, &info, 1, 1, 1);
+           &one, desc, q, &lwork, &iq, &liwork, &info, 1, 1, 1);
   int e = info ? SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevr workspace query: info = %d", info) : 0;
   /* the query can differ between processes: use the maximum over ranks, with a margin
    * (pdormtr's own minimum for the back-transformation, as for pdsyevd) */
-  double qi[2] = {q, (double)iq};
+  double qi[2] = {q[0], (double)iq};
   e = subq_error_agree(comm, e);
   if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
@@ -223,7 +224,7 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
                      const int *desc, int il, int iu, double *w, double *Z, int want_vecs) {
   const int nprocs = nprow * npcol;
   int one = 1, lwork = -1, liwork = -1, info = 0, m = 0, nz = 0;
-  double q = 0, vl = 0, vu = 0, abstol = 0, orfac = -1;
+  double q[4] = {0, 0, 0, 0}, vl = 0, vu = 0, abstol = 0, orfac = -1; /* q: WORK(1..3) */
   int iq = 0;
   double *work = NULL, *gap = NULL;
   int *iwork = NULL, *ifail = NULL, *iclustr = NULL;
@@ -235,11 +236,11 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
   e = subq_error_agree(comm, e);
   if (!e) {
     pdsyevx_(jobz, "I", bc_uplo_(n), &n, A, &one, &one, desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, w,
-             &orfac, z, &one, &one, desc, &q, &lwork, &iq, &liwork, ifail, iclustr, gap, &info,
+             &orfac, z, &one, &one, desc, q, &lwork, &iq, &liwork, ifail, iclustr, gap, &info,
              1, 1, 1);
     if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx workspace query: info = %d", info);
   }
-  double qi[2] = {q, (double)iq};
+  double qi[2] = {q[0], (double)iq};
   e = subq_error_agree(comm, e);
   if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
     e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
