@@ -72,6 +72,17 @@ static int bc_points_(const subq_dmat_t *X, const subq_blacs_grid_t *g, int nb, 
   return e;
 }
 
+/* After a ScaLAPACK workspace query (error e on this rank): e agreed over comm and, when
+ * none, qi = {LWORK, LIWORK} replaced by its maximum over the ranks (the queries differ
+ * between processes, and some routines pass a process's share on to pdormtr, which
+ * rejects a smaller figure than another process's). */
+static int bc_query_max_(MPI_Comm comm, int e, double qi[2]) {
+  e = subq_error_agree(comm, e);
+  if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
+    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
+  return e;
+}
+
 /* Largest n for which pdsyntrd may copy the matrix to the largest square sub-grid
  * (subq_scalapack_eig_set_tailored_max). */
 static size_t tailored_max_ = 16000;
@@ -140,9 +151,7 @@ static int bc_syevr_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
   /* the query can differ between processes: use the maximum over ranks, with a margin
    * (pdormtr's own minimum for the back-transformation, as for pdsyevd) */
   double qi[2] = {q[0], (double)iq};
-  e = subq_error_agree(comm, e);
-  if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
-    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
+  e = bc_query_max_(comm, e, qi);
   lwork = bc_subset_lwork_(n, nb, nprow, npcol, iu - il + 1, qi[0], 0);
   liwork = (int)qi[1] + 8 * n + 100;
   if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
@@ -179,9 +188,7 @@ static int bc_syev_(MPI_Comm comm, int n, int nb, double *K, const int *desc, do
    * which (3 x 1 grid, n = 157, nb = 64) rejects a process's own smaller figure without
    * setting info: use the maximum over ranks, with a margin */
   double qi[2] = {q, (double)iq};
-  e = subq_error_agree(comm, e);
-  if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
-    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
+  e = bc_query_max_(comm, e, qi);
   q = qi[0];
   iq = (int)qi[1];
   /* pdsyevd's query under-sizes pdormtr's share for small n (n = 1..5 on one process,
@@ -241,9 +248,7 @@ static int bc_syevx_(MPI_Comm comm, int n, int nb, int nprow, int npcol, double 
     if (info) e = SUBQ_FAIL(SUBQ_ERR_LAPACK, "pdsyevx workspace query: info = %d", info);
   }
   double qi[2] = {q[0], (double)iq};
-  e = subq_error_agree(comm, e);
-  if (!e && MPI_Allreduce(MPI_IN_PLACE, qi, 2, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
-    e = SUBQ_FAIL(SUBQ_ERR_MPI, "MPI_Allreduce of the workspace sizes failed");
+  e = bc_query_max_(comm, e, qi);
   lwork = bc_subset_lwork_(n, nb, nprow, npcol, iu - il + 1, qi[0], want_vecs);
   liwork = (int)qi[1] + 8 * n + 100;
   if (!e) e = SUBQ_ALLOC(work, (size_t)lwork);
