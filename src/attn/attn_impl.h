@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/simd.h"
 #include "cuda/subq_cuda.h"
 #include "subq/attn.h"
 #include "subq/core.h"
@@ -58,15 +59,9 @@ static inline float subq_attn_expf_(float x) {
   return u.f;
 }
 
-/* The softmax row loops (max, exp + sum) compiled for several instruction sets and chosen
- * when the library is loaded (GCC function multiversioning through ifunc): the library is
- * built for baseline x86-64 (SSE2, 4 floats a vector) and these loops are the part of the
- * exact softmax that BLAS does not do; AVX-512 runs them 16 floats a vector. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SUBQ_ATTN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SUBQ_ATTN_SIMD_CLONES
-#endif
+/* The softmax row loops (max, exp + sum) are the part of the exact softmax that BLAS does
+ * not do: compiled for AVX-512 (16 floats a vector) as well, src/core/simd.h. */
+#define SUBQ_ATTN_SIMD_CLONES SUBQ_SIMD_CLONES
 
 /* Host buffers that MPI exchanges: pinned (page-locked) when the operator runs on the
  * device, so uploads from them are real DMA; ordinary memory otherwise. */

@@ -47,11 +47,16 @@ static int parse_long_(const char *s, long *v) {
   return 1;
 }
 
+/* 1 and *v for a finite number (subnormal ones included: strtod flags them with ERANGE);
+ * 0 for text that is not a number, overflows or is NaN/Inf; -1 for a nonzero number that
+ * underflows to 0. */
 static int parse_real_(const char *s, double *v) {
   char *end;
   errno = 0;
   double x = strtod(s, &end);
-  if (errno || end == s || *end || !isfinite(x)) return 0;
+  if (end == s || *end || !isfinite(x)) return 0;
+  if (errno == ERANGE && x == 0) return -1;
+  if (errno && errno != ERANGE) return 0;
   *v = x;
   return 1;
 }
@@ -92,7 +97,11 @@ static int validate_(const subq_opt_spec_t *s, const char *v, const char *src) {
                  "option --%s (%s): %ld is out of range [%g, %g]", s->name, src, l, s->min, s->max);
       break;
     case SUBQ_OPT_REAL:
-      SUBQ_CHECK(parse_real_(v, &d), SUBQ_ERR_ARG, "option --%s (%s): '%s' is not a finite number",
+      int pr = parse_real_(v, &d);
+      SUBQ_CHECK(pr >= 0, SUBQ_ERR_ARG,
+                 "option --%s (%s): '%s' underflows to 0 (smallest positive double 4.9e-324)",
+                 s->name, src, v);
+      SUBQ_CHECK(pr > 0, SUBQ_ERR_ARG, "option --%s (%s): '%s' is not a finite number",
                  s->name, src, v);
       SUBQ_CHECK(!ranged_(s) || (d >= s->min && d <= s->max), SUBQ_ERR_ARG,
                  "option --%s (%s): %g is out of range [%g, %g]", s->name, src, d, s->min, s->max);

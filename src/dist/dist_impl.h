@@ -34,11 +34,20 @@ void subq_r_from_qr_colmajor_(size_t m, size_t d, const double *qr, size_t ld, d
  * blocking) for d > 128. */
 size_t subq_gram_block_rows_(size_t d);
 
+/* Rows per block when rows are cut into blocks of at most b rows, all of about the same size
+ * (256 rows, b = 240: two blocks of 128, not 240 + 16): ceil(rows / ceil(rows / b)); b >= 1. */
+size_t subq_block_rows_even_(size_t rows, size_t b);
+
+/* Rows per row block of subq_gram_update_: 1024 for d <= 64, 976 for d <= 128 (each w x w
+ * block's product stays in the small-matrix kernels, the block in L2); SIZE_MAX above. */
+size_t subq_gram_update_rows_(size_t d);
+
 /* G += X^T X for rows x d row-major X, into the row-major upper triangle of the d x d G
  * (= the col-major lower triangle LAPACK's 'L' routines read): for d <= 128 one dgemm per
- * 16 x 16 (d <= 64) or 32 x 32 block of the upper block triangle and row block of
- * subq_gram_block_rows_(d) rows, the diagonal blocks written whole (their lower half too);
- * one dsyrk for d > 128.  Not collective; no errors (int-sized arguments trusted). */
+ * 16 x 16 (d <= 64) or 32 x 32 block of the upper block triangle and row block of at most
+ * subq_gram_update_rows_(d) rows (even split), the diagonal blocks written whole (their
+ * lower half too); one dsyrk for d > 128.  Not collective; no errors (int-sized arguments
+ * trusted). */
 void subq_gram_update_(size_t d, double *G, size_t rows, const double *X);
 
 #endif

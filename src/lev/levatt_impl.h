@@ -49,14 +49,20 @@ struct subq_levatt {
   double lam_min, lam_max; /* smallest and largest lambda used on this rank */
 };
 
+/* Chunks of keys up to this many bytes (1024 keys at d = 64) are taken to be in L2 when they
+ * come (just read or generated): the passes then check them for NaN/Inf without relying on
+ * the check to bring them into cache. */
+enum { SUBQ_LEVATT_CACHED_CHUNK_BYTES = 512 * 1024 };
+
 /* Internal helpers shared by the two files (arguments trusted). */
 void subq_levatt_account_(subq_levatt_t *L, long long delta);
 int subq_levatt_reserve_(subq_levatt_t *L, size_t rows, int need_y);
 const double *subq_levatt_features_of_(subq_levatt_t *L, size_t rows, const double *K);
 int subq_levatt_push_(subq_levatt_t *L, double t, int64_t g);
-/* Pass 1 for features = keys (m = 1, not sketched) and D <= 128: each row block is checked
- * for NaN/Inf right before its products, the chunk's Gram summed in Gc and added to G
- * only when every key is finite (G unchanged on error).  Errors: SUBQ_ERR_NUMERIC, _MEM. */
+/* Pass 1 for features = keys (m = 1, not sketched) and D <= 128: a chunk of at most 512 KiB
+ * is checked for NaN/Inf and then added to G; a larger one is checked row block by row
+ * block right before the block's products, its Gram summed in Gc and added to G only when
+ * every key is finite.  G is unchanged on error.  Errors: SUBQ_ERR_NUMERIC, _MEM. */
 int subq_levatt_gram_add_keys_(subq_levatt_t *L, size_t rows, const double *K);
 /* SUBQ_ERR_NUMERIC naming the first key (local index base + i) with a NaN/Inf entry. */
 int subq_levatt_check_finite_(const subq_levatt_t *L, size_t rows, const double *K, size_t base,

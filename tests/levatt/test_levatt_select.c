@@ -251,14 +251,70 @@ int main(int argc, char **argv) {
     CHECK(e < 1e-10); /* measured 2e-15 */
     CHECK_OK(subq_levatt_select(Lb, &nUb));
     subq_levatt_destroy(&Lb);
-    /* pass 2 checks too: a NaN key there is an error naming it, not a NaN score */
+    /* pass 2 checks too: a NaN or Inf key there is an error naming it, not a NaN score
+     * (full rank, chunk in cache: found through its non-finite score) */
     CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lb));
     CHECK_OK(subq_levatt_gram_add(Lb, nn, K));
     CHECK_OK(subq_levatt_factor(Lb));
     B[260 * dd + 5] = NAN;
     CHECK_ERR(subq_levatt_score(Lb, 300, B, 300, NULL), SUBQ_ERR_NUMERIC, "key 260 (local, pass 2)");
+    B[260 * dd + 5] = K[560 * dd + 5];
+    B[17 * dd + 63] = -INFINITY;
+    CHECK_ERR(subq_levatt_score(Lb, 300, B, 300, NULL), SUBQ_ERR_NUMERIC, "key 17 (local, pass 2)");
     subq_levatt_destroy(&Lb);
+    /* rank-deficient keys (column 7 zero: rank 63): a NaN in the null direction does not
+     * reach the score, so the chunk is checked before its product */
+    {
+      double *Z = malloc(nn * dd * sizeof *Z);
+      memcpy(Z, K, nn * dd * sizeof *Z);
+      for (size_t j = 0; j < nn; j++) Z[j * dd + 7] = 0;
+      CHECK(ref_leverage(nn, dd, Z, tr) == 63);
+      CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lb));
+      CHECK_OK(subq_levatt_gram_add(Lb, nn, Z));
+      CHECK_OK(subq_levatt_factor(Lb));
+      Z[401 * dd + 7] = NAN;
+      CHECK_ERR(subq_levatt_score(Lb, 200, Z + 400 * dd, 400, NULL), SUBQ_ERR_NUMERIC,
+                "key 1 (local, pass 2)");
+      subq_levatt_destroy(&Lb);
+      free(Z);
+    }
     free(B);
+    free(tr);
+    free(ts);
+  }
+
+  /* A chunk larger than the cached-chunk size (1500 keys x 64 = 750 KiB > 512 KiB): pass 1
+   * sums it in a separate buffer, checked row block by row block; a NaN in its last block
+   * leaves G unchanged, and the corrected chunk then gives the SVD scores.  Pass 2 checks
+   * each block before its product. */
+  {
+    const size_t nn = 1500, dd = 64;
+    double *A = malloc(nn * dd * sizeof *A), *C = malloc(nn * dd * sizeof *C);
+    double *tr = malloc(nn * sizeof *tr), *ts = malloc(nn * sizeof *ts);
+    ref_pareto_keys(nn, dd, 47, A);
+    memcpy(C, A, nn * dd * sizeof *C);
+    C[1400 * dd + 33] = NAN;
+    o.eps = 0.05;
+    subq_levatt_t *Lc = NULL;
+    CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lc));
+    CHECK_ERR(subq_levatt_gram_add(Lc, nn, C), SUBQ_ERR_NUMERIC, "key 1400 (local, pass 1)");
+    CHECK_OK(subq_levatt_gram_add(Lc, nn, A));
+    CHECK_OK(subq_levatt_factor(Lc));
+    CHECK_ERR(subq_levatt_score(Lc, nn, C, 0, NULL), SUBQ_ERR_NUMERIC, "key 1400 (local, pass 2)");
+    subq_levatt_destroy(&Lc);
+    CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lc));
+    CHECK_ERR(subq_levatt_gram_add(Lc, nn, C), SUBQ_ERR_NUMERIC, "key 1400 (local, pass 1)");
+    CHECK_OK(subq_levatt_gram_add(Lc, nn, A));
+    CHECK_OK(subq_levatt_factor(Lc));
+    CHECK_OK(subq_levatt_score(Lc, nn, A, 0, ts));
+    size_t rr = ref_leverage(nn, dd, A, tr);
+    double e = 0;
+    for (size_t j = 0; j < nn; j++) e = fmax(e, fabs(ts[j] - tr[j]));
+    CHECK(rr == 64);
+    CHECK(e < 1e-10);
+    subq_levatt_destroy(&Lc);
+    free(A);
+    free(C);
     free(tr);
     free(ts);
   }
