@@ -11,8 +11,11 @@
  *         row sums of squares.
  * Fill: "warm" copies the chunk from a pre-generated pool (memcpy, the chunk is then in
  * cache), "gauss" generates it in place with the counter RNG right before (as
- * `subq levattn --bench` does).
- * Usage: subq_bench_levatt_shapes [n] [chunk] [reps] [warm|gauss]; 1 thread (OMP and BLAS). */
+ * `subq levattn --bench` does; scalar libm, about 40 ns a value), "gausscopy" generates it
+ * into a scratch buffer and copies it (memcpy), "gausswarm" generates it in place and then
+ * runs one 64 x 64 x 64 dgemm (untimed: wakes the AVX-512 units before the timed calls).
+ * Usage: subq_bench_levatt_shapes [n] [chunk] [reps] [warm|gauss|gausscopy|gausswarm];
+ * 1 thread (OMP and BLAS). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +104,8 @@ int main(int argc, char **argv) {
   size_t n = argc > 1 ? (size_t)atoll(argv[1]) : (size_t)1 << 18;
   size_t ch = argc > 2 ? (size_t)atoll(argv[2]) : 4096;
   int reps = argc > 3 ? atoi(argv[3]) : 5, gauss = argc > 4 && !strcmp(argv[4], "gauss");
+  int gcopy = argc > 4 && !strcmp(argv[4], "gausscopy");
+  int gwarm = argc > 4 && !strcmp(argv[4], "gausswarm");
   const size_t pool = 16;
   double *K = NULL, *Y = NULL, *P = NULL;
   int rc = 1;
@@ -120,6 +125,13 @@ int main(int argc, char **argv) {
       double t = 0;
       for (size_t g = 0, c = 0; g + ch <= n; g += ch, c = (c + 1) % pool) {
         if (gauss) subq_rng_fill_gauss(3, 3, g * D, ch * D, K);
+        else if (gwarm) {
+          subq_rng_fill_gauss(3, 3, g * D, ch * D, K);
+          cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, D, D, D, 1.0, M_, D, M_, D, 0.0, Y, D);
+        } else if (gcopy) {
+          subq_rng_fill_gauss(3, 3, g * D, ch * D, P);
+          memcpy(K, P, ch * D * sizeof *K);
+        }
         else memcpy(K, P + c * ch * D, ch * D * sizeof *K);
         double t0 = subq_bench_cpu_seconds();
         run_(v, K, Y, ch);
@@ -130,7 +142,9 @@ int main(int argc, char **argv) {
   }
   const double nn = (double)(n / ch * ch);
   printf("levatt BLAS shapes: n = %.0f, d = %d, chunk %zu, fill %s, best of %d; CPU-time dgemm "
-         "(n = 1024) %.1f GFLOP/s\n", nn, D, ch, gauss ? "gauss (generated in place)" : "warm (memcpy)",
+         "(n = 1024) %.1f GFLOP/s\n", nn, D, ch, gauss ? "gauss (generated in place)"
+         : gcopy ? "gausscopy (generated, then memcpy)" : gwarm ? "gausswarm (generated in place, AVX-512 woken)"
+                 : "warm (memcpy)",
          reps, peak);
   for (int v = 0; v < NV; v++) {
     double fl = v < 6 || v >= 10 ? nn * D * (D + 1) : 2 * nn * D * D;

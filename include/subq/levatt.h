@@ -185,7 +185,7 @@ int subq_levatt_factor(subq_levatt_t *L);
  * scores (above); each rank's chunks must come in sequence order (g0 = the previous
  * chunk's g0 + rows) and rank q's keys must follow rank q-1's.  Errors: SUBQ_ERR_ARG
  * (before factor, after select; passes = 1: a chunk out of order), SUBQ_ERR_NUMERIC
- * (NaN/Inf key, naming the row; passes = 2: some of the chunk's keys before it may be
+ * (NaN/Inf key, naming the row; passes = 2: the chunk's keys before its row block are
  * scored already, and select then fails on the count of scored keys), SUBQ_ERR_LAPACK,
  * SUBQ_ERR_MEM. */
 int subq_levatt_score(subq_levatt_t *L, size_t rows, const double *K, size_t g0,

@@ -50,8 +50,8 @@ struct subq_levatt {
 };
 
 /* Chunks of keys up to this many bytes (1024 keys at d = 64) are taken to be in L2 when they
- * come (just read or generated): the passes then check them for NaN/Inf without relying on
- * the check to bring them into cache. */
+ * come (just read or generated): pass 1 checks them whole for NaN/Inf and adds their Gram
+ * to G directly (subq_levatt_gram_add_keys_). */
 enum { SUBQ_LEVATT_CACHED_CHUNK_BYTES = 512 * 1024 };
 
 /* Internal helpers shared by the two files (arguments trusted). */

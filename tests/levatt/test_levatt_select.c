@@ -251,8 +251,7 @@ int main(int argc, char **argv) {
     CHECK(e < 1e-10); /* measured 2e-15 */
     CHECK_OK(subq_levatt_select(Lb, &nUb));
     subq_levatt_destroy(&Lb);
-    /* pass 2 checks too: a NaN or Inf key there is an error naming it, not a NaN score
-     * (full rank, chunk in cache: found through its non-finite score) */
+    /* pass 2 checks too: a NaN or Inf key there is an error naming it, not a NaN score */
     CHECK_OK(subq_levatt_create(MPI_COMM_SELF, dd, &o, &Lb));
     CHECK_OK(subq_levatt_gram_add(Lb, nn, K));
     CHECK_OK(subq_levatt_factor(Lb));
@@ -262,8 +261,7 @@ int main(int argc, char **argv) {
     B[17 * dd + 63] = -INFINITY;
     CHECK_ERR(subq_levatt_score(Lb, 300, B, 300, NULL), SUBQ_ERR_NUMERIC, "key 17 (local, pass 2)");
     subq_levatt_destroy(&Lb);
-    /* rank-deficient keys (column 7 zero: rank 63): a NaN in the null direction does not
-     * reach the score, so the chunk is checked before its product */
+    /* rank-deficient keys (column 7 zero: rank 63): a NaN in the null direction is found too */
     {
       double *Z = malloc(nn * dd * sizeof *Z);
       memcpy(Z, K, nn * dd * sizeof *Z);
@@ -285,8 +283,7 @@ int main(int argc, char **argv) {
 
   /* A chunk larger than the cached-chunk size (1500 keys x 64 = 750 KiB > 512 KiB): pass 1
    * sums it in a separate buffer, checked row block by row block; a NaN in its last block
-   * leaves G unchanged, and the corrected chunk then gives the SVD scores.  Pass 2 checks
-   * each block before its product. */
+   * leaves G unchanged, and the corrected chunk then gives the SVD scores. */
   {
     const size_t nn = 1500, dd = 64;
     double *A = malloc(nn * dd * sizeof *A), *C = malloc(nn * dd * sizeof *C);
