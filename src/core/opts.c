@@ -96,8 +96,8 @@ static int validate_(const subq_opt_spec_t *s, const char *v, const char *src) {
       SUBQ_CHECK(!ranged_(s) || (l >= s->min && l <= s->max), SUBQ_ERR_ARG,
                  "option --%s (%s): %ld is out of range [%g, %g]", s->name, src, l, s->min, s->max);
       break;
-    case SUBQ_OPT_REAL:
-      int pr = parse_real_(v, &d);
+    case SUBQ_OPT_REAL: {
+      const int pr = parse_real_(v, &d);
       SUBQ_CHECK(pr >= 0, SUBQ_ERR_ARG,
                  "option --%s (%s): '%s' underflows to 0 (smallest positive double 4.9e-324)",
                  s->name, src, v);
@@ -106,6 +106,7 @@ static int validate_(const subq_opt_spec_t *s, const char *v, const char *src) {
       SUBQ_CHECK(!ranged_(s) || (d >= s->min && d <= s->max), SUBQ_ERR_ARG,
                  "option --%s (%s): %g is out of range [%g, %g]", s->name, src, d, s->min, s->max);
       break;
+    }
     case SUBQ_OPT_CHOICE:
       SUBQ_CHECK(in_choices_(s->choices, v), SUBQ_ERR_ARG,
                  "option --%s (%s): '%s' is not one of %s", s->name, src, v, s->choices);

@@ -1,5 +1,6 @@
 /* Options: defaults, INI sections, command-line overrides, and every error naming the
  * option. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +74,17 @@ int main(int argc, char **argv) {
   CHECK_ERR(parse_(1, b8d, &o), SUBQ_ERR_IO, "config file '/' is a directory");
   char *b9[] = {"--eps=nan"};
   CHECK_ERR(parse_(1, b9, &o), SUBQ_ERR_ARG, "--eps");
+  /* a subnormal value is a finite number (strtod reports ERANGE for it); the smallest
+   * subnormal is 2^-1074 = 4.94e-324 (IEEE 754 binary64), so 1e-400 underflows to 0 */
+  char *c1[] = {"--eps=1e-320"};
+  CHECK_OK(parse_(1, c1, &o));
+  CHECK_OK(subq_opts_real(o, "eps", &e));
+  CHECK(e > 0 && e < 2.2250738585072014e-308 && fabs(e - 1e-320) <= 4.95e-324);
+  subq_opts_destroy(&o);
+  char *c2[] = {"--eps=1e-400"};
+  CHECK_ERR(parse_(1, c2, &o), SUBQ_ERR_ARG, "option --eps (command line): '1e-400' underflows to 0");
+  char *c3[] = {"--eps=1e400"};
+  CHECK_ERR(parse_(1, c3, &o), SUBQ_ERR_ARG, "'1e400' is not a finite number");
   char *b10[] = {"--n"};
   CHECK_ERR(parse_(1, b10, &o), SUBQ_ERR_ARG, "needs a value");
   fp = fopen(ini, "w");
