@@ -31,6 +31,12 @@ static const char *name_[NV] = {
     "score dgemm per 64 rows",     "score dtrmm per chunk",     "score dtrmm per 240 rows",
     "gram dgemm 16-strips, 240 rows", "gram dgemm 32-strips, 240 rows"};
 
+enum { FILL_WARM, FILL_GAUSS, FILL_GAUSSCOPY, FILL_GAUSSWARM, NFILL };
+static const char *fill_name_[NFILL] = {"warm", "gauss", "gausscopy", "gausswarm"};
+static const char *fill_desc_[NFILL] = {"warm (memcpy)", "gauss (generated in place)",
+                                        "gausscopy (generated, then memcpy)",
+                                        "gausswarm (generated in place, AVX-512 woken)"};
+
 static double G_[D * D], M_[D * D], sink_;
 
 /* G += K^T K over rows (row-major K) in w x w blocks of the upper triangle, b rows a call. */
@@ -103,9 +109,9 @@ int main(int argc, char **argv) {
   if (subq_init(&argc, &argv)) return 1;
   size_t n = argc > 1 ? (size_t)atoll(argv[1]) : (size_t)1 << 18;
   size_t ch = argc > 2 ? (size_t)atoll(argv[2]) : 4096;
-  int reps = argc > 3 ? atoi(argv[3]) : 5, gauss = argc > 4 && !strcmp(argv[4], "gauss");
-  int gcopy = argc > 4 && !strcmp(argv[4], "gausscopy");
-  int gwarm = argc > 4 && !strcmp(argv[4], "gausswarm");
+  int reps = argc > 3 ? atoi(argv[3]) : 5, fill = FILL_WARM;
+  for (int f = 0; f < NFILL && argc > 4; f++)
+    if (!strcmp(argv[4], fill_name_[f])) fill = f;
   const size_t pool = 16;
   double *K = NULL, *Y = NULL, *P = NULL;
   int rc = 1;
@@ -124,15 +130,14 @@ int main(int argc, char **argv) {
     for (int v = 0; v < NV; v++) {
       double t = 0;
       for (size_t g = 0, c = 0; g + ch <= n; g += ch, c = (c + 1) % pool) {
-        if (gauss) subq_rng_fill_gauss(3, 3, g * D, ch * D, K);
-        else if (gwarm) {
-          subq_rng_fill_gauss(3, 3, g * D, ch * D, K);
-          cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, D, D, D, 1.0, M_, D, M_, D, 0.0, Y, D);
-        } else if (gcopy) {
-          subq_rng_fill_gauss(3, 3, g * D, ch * D, P);
-          memcpy(K, P, ch * D * sizeof *K);
+        if (fill == FILL_WARM) {
+          memcpy(K, P + c * ch * D, ch * D * sizeof *K);
+        } else {
+          subq_rng_fill_gauss(3, 3, g * D, ch * D, fill == FILL_GAUSSCOPY ? P : K);
+          if (fill == FILL_GAUSSCOPY) memcpy(K, P, ch * D * sizeof *K);
+          if (fill == FILL_GAUSSWARM)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, D, D, D, 1.0, M_, D, M_, D, 0.0, Y, D);
         }
-        else memcpy(K, P + c * ch * D, ch * D * sizeof *K);
         double t0 = subq_bench_cpu_seconds();
         run_(v, K, Y, ch);
         t += subq_bench_cpu_seconds() - t0;
@@ -142,10 +147,7 @@ int main(int argc, char **argv) {
   }
   const double nn = (double)(n / ch * ch);
   printf("levatt BLAS shapes: n = %.0f, d = %d, chunk %zu, fill %s, best of %d; CPU-time dgemm "
-         "(n = 1024) %.1f GFLOP/s\n", nn, D, ch, gauss ? "gauss (generated in place)"
-         : gcopy ? "gausscopy (generated, then memcpy)" : gwarm ? "gausswarm (generated in place, AVX-512 woken)"
-                 : "warm (memcpy)",
-         reps, peak);
+         "(n = 1024) %.1f GFLOP/s\n", nn, D, ch, fill_desc_[fill], reps, peak);
   for (int v = 0; v < NV; v++) {
     double fl = v < 6 || v >= 10 ? nn * D * (D + 1) : 2 * nn * D * D;
     printf("  %-32s %8.4f s  %6.1f GFLOP/s  %5.1f%% of dgemm\n", name_[v], best[v],

@@ -59,10 +59,6 @@ static inline float subq_attn_expf_(float x) {
   return u.f;
 }
 
-/* The softmax row loops (max, exp + sum) are the part of the exact softmax that BLAS does
- * not do: compiled for AVX-512 (16 floats a vector) as well, src/core/simd.h. */
-#define SUBQ_ATTN_SIMD_CLONES SUBQ_SIMD_CLONES
-
 /* Host buffers that MPI exchanges: pinned (page-locked) when the operator runs on the
  * device, so uploads from them are real DMA; ordinary memory otherwise. */
 static inline int subq_attn_host_alloc_(const subq_attn_t *a, size_t n, size_t size, void *p) {

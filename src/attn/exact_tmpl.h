@@ -46,8 +46,10 @@ static inline size_t FN(visible_)(int causal, size_t qp, size_t kstart, size_t n
 /* Online-softmax update of nqb query rows (positions qp..) over one key block (positions
  * kp.., nkb keys) whose scaled scores are in S (nqb x nkb): S becomes exp(S - new max) with
  * the invisible (causal) entries 0, and m, l, acc (rows of dv) are updated as in
- * FlashAttention Alg. 1 before the P V product adds the block. */
-SUBQ_ATTN_SIMD_CLONES
+ * FlashAttention Alg. 1 before the P V product adds the block.  These row loops (max,
+ * exp + sum) are the part of the exact softmax that BLAS does not do: compiled for AVX-512
+ * (16 floats a vector) as well (src/core/simd.h, included by attn_impl.h). */
+SUBQ_SIMD_CLONES
 static void FN(softmax_rows_)(size_t nqb, size_t nkb, int causal, size_t qp, size_t kp,
                               int dv, R *S, R *m, R *l, R *acc) {
   for (size_t i = 0; i < nqb; i++) {

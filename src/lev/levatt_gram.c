@@ -32,7 +32,7 @@ int subq_levatt_check_finite_(const subq_levatt_t *L, size_t rows, const double 
 }
 
 int subq_levatt_gram_add_keys_(subq_levatt_t *L, size_t rows, const double *K) {
-  const size_t D = L->D, b = subq_block_rows_even_(rows, subq_gram_update_rows_(D));
+  const size_t D = L->D;
   /* A chunk in cache (levatt_impl.h) is checked whole and added to G directly: the
    * per-chunk clear and add of the D x D buffer Gc would cost 5-8% of the pass at 256 rows. */
   if (rows * D * sizeof(double) <= SUBQ_LEVATT_CACHED_CHUNK_BYTES) {
@@ -48,6 +48,7 @@ int subq_levatt_gram_add_keys_(subq_levatt_t *L, size_t rows, const double *K) {
   /* Larger chunks: the check reads each block sequentially right before the block's strided
    * Gram products, so they find it in cache (measured: Gram pass 15-20% faster than one
    * check of the whole chunk first when the chunk is not in cache). */
+  const size_t b = subq_block_rows_even_(rows, subq_gram_update_rows_(D));
   for (size_t i = 0; i < rows; i += b) {
     const size_t nb = rows - i < b ? rows - i : b;
     SUBQ_CALL(subq_levatt_check_finite_(L, nb, K + i * D, L->n_gram + i, "pass 1"));
